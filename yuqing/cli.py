@@ -21,7 +21,6 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "yuqing.commands.config_cmd",
     "yuqing.commands.demo_cmd",
-    "yuqing.commands.run_cmd",
     "yuqing.commands.analysis_cmd",
     "yuqing.commands.crawl_cmd",
     "yuqing.commands.index_cmd",
