@@ -12,11 +12,11 @@ import os
 import re
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from yuqing.errors import ConfigError, ConfigProblem
 from yuqing.model import Category, Role, Severity
@@ -35,6 +35,9 @@ def _check_url(value: str) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ValueError(f"不是有效的网址: {value!r}(需要 http:// 或 https:// 开头)")
     return value
+
+
+WebUrl = Annotated[str, AfterValidator(_check_url)]
 
 
 # --- county.yaml -------------------------------------------------------------------------------
@@ -157,7 +160,7 @@ class Source(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str
     type: Literal["rss", "news_list", "news_search", "tieba", "discuz", "weibo_search", "weibo_page"]
-    urls: list[str] = Field(default_factory=list, description="Start URLs (feeds, list pages, boards)")
+    urls: list[WebUrl] = Field(default_factory=list, description="Start URLs (feeds, list pages, boards)")
     keywords: list[str] = Field(default_factory=list, description="Search terms (news_search, weibo_search)")
     search_url: str | None = Field(
         default=None, description="Search URL template with {q} (and {page}) for keyword sources"
@@ -177,11 +180,6 @@ class Source(Strict):
     cookie_file: str | None = Field(default=None, description="File (outside the repo) holding a login cookie")
     health_zero_runs: int = Field(default=3, ge=1, description="Zero-post runs in a row before a health warning")
     options: dict[str, Any] = Field(default_factory=dict, description="Type-specific extras")
-
-    @field_validator("urls")
-    @classmethod
-    def _urls(cls, value: list[str]) -> list[str]:
-        return [_check_url(u) for u in value]
 
     @field_validator("search_url")
     @classmethod

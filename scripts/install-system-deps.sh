@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Debian packages yuqing needs and a fresh machine may lack: the system Chromium (Playwright drives it;
+# no browser download is possible here), CJK fonts (so pages and screenshots show Chinese), Redis (tests of
+# distributed crawling), Maven and a JDK (the local Elasticsearch node). Installs only what is missing.
+set -euo pipefail
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v mvn >/dev/null 2>&1 || need+=(maven)
+command -v java >/dev/null 2>&1 || need+=(default-jdk-headless)
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "安装系统软件包: ${need[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
