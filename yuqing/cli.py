@@ -44,3 +44,7 @@ def main() -> None:
     except YuqingError as exc:
         typer.secho(f"错误: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()
