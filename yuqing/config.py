@@ -74,10 +74,10 @@ class CrawlerSettings(Strict):
 
 
 class CountyFile(Strict):
-    county: County
+    county: County = Field(description="The county this deployment watches")
     timezone: str = Field(default="Asia/Shanghai", description="Times shown and schedules; storage is UTC")
     retention_days: int = Field(default=180, ge=1, description="Posts older than this are purged")
-    crawler: CrawlerSettings
+    crawler: CrawlerSettings = Field(description="Crawler politeness and browser settings")
 
 
 # --- schools.yaml ------------------------------------------------------------------------------
@@ -92,7 +92,9 @@ class School(Strict):
         description="Ambiguous short forms such as 一中; count only with county/township context or a scoped source",
     )
     township: str = Field(default="", description="Township the school is in")
-    level: Literal["幼儿园", "小学", "初中", "九年一贯制", "高中", "完全中学", "职业学校", "特殊教育", "其他"] = "其他"
+    level: Literal["幼儿园", "小学", "初中", "九年一贯制", "高中", "完全中学", "职业学校", "特殊教育", "其他"] = Field(
+        default="其他", description="School level"
+    )
     monitors: list[str] = Field(default_factory=list, description="Usernames of the monitors responsible")
 
     def all_names(self) -> list[str]:
@@ -100,7 +102,7 @@ class School(Strict):
 
 
 class SchoolsFile(Strict):
-    schools: list[School] = Field(min_length=1)
+    schools: list[School] = Field(min_length=1, description="Every school the bureau is responsible for")
 
 
 # --- keywords.yaml -----------------------------------------------------------------------------
@@ -114,7 +116,7 @@ class Topic(Strict):
 
 
 class KeywordsFile(Strict):
-    topics: list[Topic] = Field(default_factory=list)
+    topics: list[Topic] = Field(default_factory=list, description="Keyword topics shown as matched topics")
     red_lines: list[str] = Field(
         default_factory=list, description="Terms that raise severity whenever they appear (死亡, 性侵, ...)"
     )
@@ -141,40 +143,46 @@ class Schedule(Strict):
 
 
 class Politeness(Strict):
-    obey_robots: bool | None = None
-    download_delay: float | None = Field(default=None, ge=0)
-    concurrency_per_domain: int | None = Field(default=None, ge=1, le=32)
-    autothrottle: bool | None = None
+    obey_robots: bool | None = Field(default=None, description="Override crawler.obey_robots for this source")
+    download_delay: float | None = Field(default=None, ge=0, description="Override crawler.download_delay")
+    concurrency_per_domain: int | None = Field(
+        default=None, ge=1, le=32, description="Override crawler.concurrency_per_domain"
+    )
+    autothrottle: bool | None = Field(default=None, description="Override crawler.autothrottle")
 
 
 class Selectors(Strict):
     """Per-site CSS selectors that override automatic extraction when it fails."""
 
-    title: str | None = None
-    content: str | None = None
-    author: str | None = None
-    published_at: str | None = None
+    title: str | None = Field(default=None, description="CSS selector of the title")
+    content: str | None = Field(default=None, description="CSS selector of the body text")
+    author: str | None = Field(default=None, description="CSS selector of the author name")
+    published_at: str | None = Field(default=None, description="CSS selector of the publish time")
 
 
 class Source(Strict):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    name: str
-    type: Literal["rss", "news_list", "news_search", "tieba", "discuz", "weibo_search", "weibo_page"]
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Stable id, lowercase ASCII")
+    name: str = Field(description="Name shown to people")
+    type: Literal["rss", "news_list", "news_search", "tieba", "discuz", "weibo_search", "weibo_page"] = Field(
+        description="Source type; picks the spider"
+    )
     urls: list[WebUrl] = Field(default_factory=list, description="Start URLs (feeds, list pages, boards)")
     keywords: list[str] = Field(default_factory=list, description="Search terms (news_search, weibo_search)")
     search_url: str | None = Field(
         default=None, description="Search URL template with {q} (and {page}) for keyword sources"
     )
-    enabled: bool = True
+    enabled: bool = Field(default=True, description="Crawl this source")
     scoped_to_county: bool = Field(default=False, description="Everything here is about our county")
-    schedule: Schedule = Field(default_factory=lambda: Schedule(interval_minutes=60))
+    schedule: Schedule = Field(
+        default_factory=lambda: Schedule(interval_minutes=60), description="When the service crawls it"
+    )
     max_pages: int = Field(default=50, ge=1, description="Bound on list/search pages followed per run")
-    max_depth: int = Field(default=2, ge=0)
+    max_depth: int = Field(default=2, ge=0, description="Link depth followed from the start URLs")
     max_age_days: int = Field(default=30, ge=1, description="Older posts are not collected")
     follow: list[str] = Field(default_factory=list, description="Regexes of links to follow to articles")
     paginate: str | None = Field(default=None, description="CSS selector of the next-page link")
-    selectors: Selectors = Field(default_factory=Selectors)
-    politeness: Politeness = Field(default_factory=Politeness)
+    selectors: Selectors = Field(default_factory=Selectors, description="Overrides when extraction fails")
+    politeness: Politeness = Field(default_factory=Politeness, description="Explicit politeness overrides")
     revisit_minutes: float | None = Field(default=None, gt=0, description="Revisit tracked threads this often")
     cookie_env: str | None = Field(default=None, description="Environment variable holding a login cookie")
     cookie_file: str | None = Field(default=None, description="File (outside the repo) holding a login cookie")
@@ -203,7 +211,7 @@ class Source(Strict):
 
 
 class SourcesFile(Strict):
-    sources: list[Source] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list, description="Places to watch")
 
 
 # --- alerts.yaml -------------------------------------------------------------------------------
@@ -211,7 +219,7 @@ class SourcesFile(Strict):
 
 class RecipientGroup(Strict):
     name: str = Field(description="Group id, e.g. working_group, leaders, admin")
-    emails: list[str] = Field(min_length=1)
+    emails: list[str] = Field(min_length=1, description="E-mail addresses of the group")
     apprise_urls_env: str | None = Field(
         default=None, description="Environment variable with Apprise URLs (WeCom/DingTalk/Feishu webhooks)"
     )
@@ -226,14 +234,14 @@ class RecipientGroup(Strict):
 
 
 class Smtp(Strict):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8025, ge=1, le=65535)
-    security: Literal["none", "starttls", "ssl"] = "none"
-    username: str | None = None
+    host: str = Field(default="127.0.0.1", description="SMTP server")
+    port: int = Field(default=8025, ge=1, le=65535, description="SMTP port")
+    security: Literal["none", "starttls", "ssl"] = Field(default="none", description="Transport security")
+    username: str | None = Field(default=None, description="SMTP user name, when the server needs a login")
     password_env: str | None = Field(default=None, description="Environment variable holding the SMTP password")
     password_file: str | None = Field(default=None, description="File holding the SMTP password")
     sender: str = Field(default="yuqing@localhost", description="From address")
-    timeout_seconds: float = 20.0
+    timeout_seconds: float = Field(default=20.0, gt=0, description="SMTP connection timeout")
 
     def password(self) -> str | None:
         if self.password_env:
@@ -245,16 +253,18 @@ class Smtp(Strict):
 
 class Thresholds(Strict):
     sensitivity: float = Field(default=0.5, ge=0, le=1, description="Analyses at or above this raise warnings")
-    sensitive_period_sensitivity: float = Field(default=0.35, ge=0, le=1)
+    sensitive_period_sensitivity: float = Field(
+        default=0.35, ge=0, le=1, description="The lower threshold while a sensitive period is active"
+    )
     immediate_severity: Severity = Field(default=Severity.III, description="This severity or worse mails at once")
     escalation_growth: float = Field(default=2.0, gt=1, description="Re-alert when posts or reach grow this much")
     ack_minutes: int = Field(default=60, ge=1, description="High-severity warning unacknowledged this long escalates")
 
 
 class SensitivePeriod(Strict):
-    name: str
-    start: date
-    end: date
+    name: str = Field(description="Name such as 中考 or 开学")
+    start: date = Field(description="First day (Asia/Shanghai)")
+    end: date = Field(description="Last day, inclusive")
 
     @model_validator(mode="after")
     def _order(self) -> SensitivePeriod:
@@ -264,32 +274,36 @@ class SensitivePeriod(Strict):
 
 
 class DutyMember(Strict):
-    username: str
-    email: str
+    username: str = Field(description="Account name of the person on duty")
+    email: str = Field(description="Where reminders and escalations go")
 
 
 class Deadlines(Strict):
     """Hours to respond per category; inquiry means the end of the same day."""
 
-    inquiry: Literal["same_day"] = "same_day"
-    incident_hours: float = 4
-    fabrication_hours: float = 24
-    suggestion_hours: float = 72
-    none_hours: float = 72
+    inquiry: Literal["same_day"] = Field(default="same_day", description="Inquiries: reply the same day")
+    incident_hours: float = Field(default=4, gt=0, description="Hours to publish the facts")
+    fabrication_hours: float = Field(default=24, gt=0, description="Hours to clarify and refer")
+    suggestion_hours: float = Field(default=72, gt=0, description="Hours to adopt and reply")
+    none_hours: float = Field(default=72, gt=0, description="Hours for anything else")
 
 
 class AlertsFile(Strict):
-    recipients: list[RecipientGroup] = Field(min_length=1)
-    immediate_to: list[str] = Field(default_factory=lambda: ["working_group"])
-    digest_to: list[str] = Field(default_factory=lambda: ["working_group"])
-    admin_to: list[str] = Field(default_factory=lambda: ["admin"])
-    thresholds: Thresholds = Field(default_factory=Thresholds)
-    smtp: Smtp = Field(default_factory=Smtp)
-    digest_hourly: bool = True
+    recipients: list[RecipientGroup] = Field(min_length=1, description="Named groups of recipients")
+    immediate_to: list[str] = Field(
+        default_factory=lambda: ["working_group"], description="Groups mailed at once for serious warnings"
+    )
+    digest_to: list[str] = Field(default_factory=lambda: ["working_group"], description="Groups getting digests")
+    admin_to: list[str] = Field(default_factory=lambda: ["admin"], description="Groups told of source health")
+    thresholds: Thresholds = Field(default_factory=Thresholds, description="When warnings and alerts happen")
+    smtp: Smtp = Field(default_factory=Smtp, description="Outgoing mail server")
+    digest_hourly: bool = Field(default=True, description="Send an hourly digest of new warnings")
     digest_daily_at: str = Field(default="07:30", pattern=r"^\d{2}:\d{2}$", description="Morning brief time")
-    duty_roster: list[DutyMember] = Field(default_factory=list)
-    sensitive_periods: list[SensitivePeriod] = Field(default_factory=list)
-    deadlines: Deadlines = Field(default_factory=Deadlines)
+    duty_roster: list[DutyMember] = Field(default_factory=list, description="Escalation order for reminders")
+    sensitive_periods: list[SensitivePeriod] = Field(
+        default_factory=list, description="敏感时段: shorter intervals and a lower threshold"
+    )
+    deadlines: Deadlines = Field(default_factory=Deadlines, description="Response deadlines per category")
     base_url: str = Field(default="http://127.0.0.1:8000", description="Public URL of the web UI, for links")
     users: dict[Role, list[str]] = Field(default_factory=dict, description="Usernames per role (accounts via CLI)")
 
@@ -301,10 +315,10 @@ class StorageFile(Strict):
     data_dir: str = Field(default="data", description="Folder for the database, evidence, mail sink, logs")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means sqlite in data_dir")
     index_url: str = Field(default="", description="sqlite:///… for FTS5 or http(s)://… for Elasticsearch")
-    es_api_key_env: str | None = None
-    es_username: str | None = None
-    es_password_env: str | None = None
-    es_ca_certs: str | None = None
+    es_api_key_env: str | None = Field(default=None, description="Environment variable with an Elasticsearch API key")
+    es_username: str | None = Field(default=None, description="Elasticsearch user (with es_password_env)")
+    es_password_env: str | None = Field(default=None, description="Environment variable with the ES password")
+    es_ca_certs: str | None = Field(default=None, description="CA certificate file for an https cluster")
     crawl_state_dir: str = Field(default="", description="Scrapy JOBDIR root; empty means data_dir/crawl")
 
 

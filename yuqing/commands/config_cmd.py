@@ -30,4 +30,11 @@ def register(app: typer.Typer) -> None:
             f"{len(cfg.topics)} 个专题。"
         )
 
+    @group.command("reference")
+    def reference() -> None:
+        """打印配置项说明(Markdown,即 docs/configuration.md)。"""
+        from yuqing.config_reference import render_reference
+
+        typer.echo(render_reference(), nl=False)
+
     app.add_typer(group, name="config")
