@@ -1,0 +1,176 @@
+"""The durable index outbox: what the search index still has to learn, kept in the SQL store.
+
+The pipeline and the review workflow call ``enqueue_post`` / ``enqueue_status`` in the same
+transaction as their cause; ``replay`` delivers pending rows later (oldest first), marks them
+delivered, and backs off while the index is unreachable. Nothing is lost: a row stays pending
+until the index has acknowledged it. Nothing is doubled: the post id is the document id, and a
+row re-delivered after a crash replaces the same document.
+
+Delivery reads the *current* post, analysis and warning status from the store rather than a
+snapshot in the payload, so the index converges to the store's state whatever order rows are
+delivered in (a status change queued before a re-index cannot overwrite a newer status).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from alerting.index.documents import load_docs
+from alerting.index.protocol import IndexUnavailable, SearchIndex
+from alerting.store import Store
+from alerting.store.tables import OutboxRow, PostRow
+from yuqing.model import utcnow
+
+CHANNEL = "index"
+CHUNK = 500
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(minutes=15)
+# A document the index refuses (mapping conflict) is tried again this much later, in case the
+# template was fixed; it shows as failed in `yuqing index status` meanwhile.
+REFUSED_RETRY = timedelta(hours=6)
+
+
+def _put(session: Session, key: str, payload: dict[str, Any], now: datetime) -> None:
+    # The same cause twice is one row. A key seen before is moved to the end as a fresh pending
+    # row (its post changed again after it was delivered, or it was still waiting).
+    session.execute(delete(OutboxRow).where(OutboxRow.key == key))
+    session.add(OutboxRow(channel=CHANNEL, key=key, payload=payload, created_at=now, attempts=0,
+                          next_attempt_at=now, delivered_at=None, last_error=""))
+
+
+def enqueue_post(session: Session, post_id: str, now: datetime | None = None) -> None:
+    """Queue (re-)indexing of a post; call it in the transaction that stored or re-analysed it."""
+    post = session.get(PostRow, post_id)
+    content_hash = post.content_hash if post is not None else ""
+    _put(session, f"index:{post_id}:{content_hash[:16]}", {"op": "index", "post_ids": [post_id]}, now or utcnow())
+
+
+def enqueue_status(session: Session, post_ids: Sequence[str], status: str, now: datetime | None = None) -> None:
+    """Queue a warning status change for the posts of its event (the review queue calls this)."""
+    ids = sorted(set(post_ids))
+    if not ids:
+        return
+    digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
+    _put(session, f"status:{ids[0] if len(ids) == 1 else digest}:{status}",
+         {"op": "status", "post_ids": ids, "status": status}, now or utcnow())
+
+
+@dataclass
+class ReplayReport:
+    delivered: int = 0  # outbox rows acknowledged by the index
+    documents: int = 0  # documents indexed or updated
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (post id, reason) refused by the index
+    waiting: int = 0  # rows still pending afterwards
+    unavailable: bool = False
+    error: str = ""
+
+
+@dataclass
+class Backlog:
+    pending: int
+    due: int
+    failed: int
+    delivered: int
+    oldest_pending: datetime | None
+
+
+def backlog(session: Session, now: datetime | None = None) -> Backlog:
+    now = now or utcnow()
+    base = select(func.count()).select_from(OutboxRow).where(OutboxRow.channel == CHANNEL)
+    pending = base.where(OutboxRow.delivered_at.is_(None))
+    return Backlog(
+        pending=int(session.scalar(pending) or 0),
+        due=int(session.scalar(pending.where(OutboxRow.next_attempt_at <= now)) or 0),
+        failed=int(session.scalar(pending.where(OutboxRow.last_error != "")) or 0),
+        delivered=int(session.scalar(base.where(OutboxRow.delivered_at.is_not(None))) or 0),
+        oldest_pending=session.scalar(
+            select(func.min(OutboxRow.created_at)).where(OutboxRow.channel == CHANNEL, OutboxRow.delivered_at.is_(None))
+        ),
+    )
+
+
+def replay(store: Store, index: SearchIndex, limit: int = 20_000, now: datetime | None = None) -> ReplayReport:
+    """Deliver due rows, oldest first, in chunks; stop and back off if the index is unreachable."""
+    report = ReplayReport()
+    now = now or utcnow()
+    last_id = 0
+    done = 0
+    while done < limit:
+        with store.session() as s:
+            rows = s.execute(
+                select(OutboxRow.id, OutboxRow.payload, OutboxRow.attempts)
+                .where(OutboxRow.channel == CHANNEL, OutboxRow.delivered_at.is_(None),
+                       OutboxRow.next_attempt_at <= now, OutboxRow.id > last_id)
+                .order_by(OutboxRow.id).limit(min(CHUNK, limit - done))
+            ).all()
+            if not rows:
+                break
+            post_ids = [pid for r in rows for pid in r.payload.get("post_ids", [])]
+            docs = load_docs(s, post_ids)
+        last_id = rows[-1].id
+        done += len(rows)
+        try:
+            refused = _deliver(index, rows, docs, report)
+        except IndexUnavailable as exc:
+            report.unavailable = True
+            report.error = str(exc)
+            _back_off(store, rows, str(exc), now)
+            break
+        _mark(store, rows, refused, now)
+    with store.session() as s:
+        report.waiting = backlog(s, now).pending
+    return report
+
+
+def _deliver(index: SearchIndex, rows: Sequence[Any], docs: list[Any], report: ReplayReport) -> dict[str, str]:
+    """Index documents and apply statuses; returns post id → reason for documents refused."""
+    index_ids = {pid for r in rows if r.payload.get("op") == "index" for pid in r.payload["post_ids"]}
+    status_ids = {pid for r in rows if r.payload.get("op") == "status" for pid in r.payload["post_ids"]}
+    to_index = [d for d in docs if d.id in index_ids]
+    refused: dict[str, str] = {}
+    if to_index:
+        result = index.index(to_index)
+        report.documents += result.indexed
+        for f in result.failed:
+            refused[f.id] = f.reason
+            report.failed.append((f.id, f.reason))
+    # Status only for posts not just re-indexed (their new document already carries it),
+    # taken from the store now, grouped by status.
+    by_status: dict[str, list[str]] = defaultdict(list)
+    for d in docs:
+        if d.id in status_ids and d.id not in index_ids:
+            by_status[d.status].append(d.id)
+    for status, ids in by_status.items():
+        report.documents += index.update_status(ids, status)
+    return refused
+
+
+def _mark(store: Store, rows: Sequence[Any], refused: dict[str, str], now: datetime) -> None:
+    with store.session() as s:
+        ok_ids = []
+        for r in rows:
+            reasons = [refused[p] for p in r.payload.get("post_ids", []) if p in refused]
+            if reasons:
+                s.execute(update(OutboxRow).where(OutboxRow.id == r.id).values(
+                    attempts=r.attempts + 1, last_error=f"索引拒绝该文档: {reasons[0]}"[:2000],
+                    next_attempt_at=now + REFUSED_RETRY))
+            else:
+                ok_ids.append(r.id)
+        if ok_ids:
+            s.execute(update(OutboxRow).where(OutboxRow.id.in_(ok_ids)).values(delivered_at=now, last_error=""))
+
+
+def _back_off(store: Store, rows: Sequence[Any], error: str, now: datetime) -> None:
+    with store.session() as s:
+        for r in rows:
+            delay = min(BACKOFF_BASE * (2 ** min(r.attempts, 10)), BACKOFF_MAX)
+            s.execute(update(OutboxRow).where(OutboxRow.id == r.id).values(
+                attempts=r.attempts + 1, next_attempt_at=now + delay, last_error=f"索引不可用: {error}"[:2000]))
