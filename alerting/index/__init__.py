@@ -65,8 +65,9 @@ def open_index_from_config(cfg: Config, tokenize: Tokenize | None = None) -> Sea
         if st.es_username:
             password = os.environ.get(st.es_password_env or "", "")
             if not password:
+                name = st.es_password_env or "(未指定)"
                 problems.append(ConfigProblem("storage.yaml", None, "es_password_env",
-                                              f"环境变量 {st.es_password_env or '(未指定)'} 未设置(Elasticsearch 密码)"))
+                                              f"环境变量 {name} 未设置(Elasticsearch 密码)"))
             options["basic_auth"] = (st.es_username, password)
         if st.es_ca_certs:
             options["ca_certs"] = st.es_ca_certs

@@ -271,7 +271,7 @@ class Fts5Index:
             source = json.loads(raw)
             frags: list[str] = []
             if q.highlight and terms:
-                frags = highlight.fragments(source.get("title", ""), terms) + highlight.fragments(
+                frags = highlight.whole(source.get("title", ""), terms) + highlight.fragments(
                     source.get("content", ""), terms)
             # bm25() is lower-is-better; expose higher-is-better like Elasticsearch's _score.
             hits.append(Hit(id=pid, score=-float(sc or 0.0), doc=source, highlights=frags))

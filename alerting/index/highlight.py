@@ -35,6 +35,18 @@ def match_spans(text: str, terms: list[Term]) -> list[tuple[int, int]]:
     return merged
 
 
+def whole(text: str, terms: list[Term]) -> list[str]:
+    """The whole field highlighted (titles), or nothing when it has no match."""
+    spans = match_spans(text, terms)
+    if not spans:
+        return []
+    parts, pos = [], 0
+    for a, b in spans:
+        parts.append(html.escape(text[pos:a]) + "<em>" + html.escape(text[a:b]) + "</em>")
+        pos = b
+    return ["".join(parts) + html.escape(text[pos:])]
+
+
 def fragments(text: str, terms: list[Term], size: int = FRAGMENT_CHARS, limit: int = MAX_FRAGMENTS) -> list[str]:
     spans = match_spans(text, terms)
     out: list[str] = []

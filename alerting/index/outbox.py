@@ -97,20 +97,23 @@ def backlog(session: Session, now: datetime | None = None) -> Backlog:
     )
 
 
-def replay(store: Store, index: SearchIndex, limit: int = 20_000, now: datetime | None = None) -> ReplayReport:
-    """Deliver due rows, oldest first, in chunks; stop and back off if the index is unreachable."""
+def replay(
+    store: Store, index: SearchIndex, limit: int = 20_000, now: datetime | None = None, force: bool = False
+) -> ReplayReport:
+    """Deliver due rows, oldest first, in chunks; stop and back off if the index is unreachable.
+
+    ``force`` also takes rows still backing off (an operator who knows the index is back)."""
     report = ReplayReport()
     now = now or utcnow()
     last_id = 0
     done = 0
     while done < limit:
         with store.session() as s:
-            rows = s.execute(
-                select(OutboxRow.id, OutboxRow.payload, OutboxRow.attempts)
-                .where(OutboxRow.channel == CHANNEL, OutboxRow.delivered_at.is_(None),
-                       OutboxRow.next_attempt_at <= now, OutboxRow.id > last_id)
-                .order_by(OutboxRow.id).limit(min(CHUNK, limit - done))
-            ).all()
+            stmt = select(OutboxRow.id, OutboxRow.payload, OutboxRow.attempts).where(
+                OutboxRow.channel == CHANNEL, OutboxRow.delivered_at.is_(None), OutboxRow.id > last_id)
+            if not force:
+                stmt = stmt.where(OutboxRow.next_attempt_at <= now)
+            rows = s.execute(stmt.order_by(OutboxRow.id).limit(min(CHUNK, limit - done))).all()
             if not rows:
                 break
             post_ids = [pid for r in rows for pid in r.payload.get("post_ids", [])]
