@@ -127,7 +127,7 @@ def replay(
             report.error = str(exc)
             _back_off(store, rows, str(exc), now)
             break
-        _mark(store, rows, refused, now)
+        report.delivered += _mark(store, rows, refused, now)
     with store.session() as s:
         report.waiting = backlog(s, now).pending
     return report
@@ -156,7 +156,7 @@ def _deliver(index: SearchIndex, rows: Sequence[Any], docs: list[Any], report: R
     return refused
 
 
-def _mark(store: Store, rows: Sequence[Any], refused: dict[str, str], now: datetime) -> None:
+def _mark(store: Store, rows: Sequence[Any], refused: dict[str, str], now: datetime) -> int:
     with store.session() as s:
         ok_ids = []
         for r in rows:
@@ -169,6 +169,7 @@ def _mark(store: Store, rows: Sequence[Any], refused: dict[str, str], now: datet
                 ok_ids.append(r.id)
         if ok_ids:
             s.execute(update(OutboxRow).where(OutboxRow.id.in_(ok_ids)).values(delivered_at=now, last_error=""))
+    return len(ok_ids)
 
 
 def _back_off(store: Store, rows: Sequence[Any], error: str, now: datetime) -> None:
