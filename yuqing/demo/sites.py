@@ -1,0 +1,974 @@
+"""A small, realistic fake web on 127.0.0.1 for the demo and the tests.
+
+One threaded HTTP server serves every demo platform from a ``DemoCorpus``: a county daily with an RSS
+feed, a government site with paged lists, a Baidu-news-like search, a Tieba board, a Discuz! X3.4 forum
+(desktop and touch templates) and an m.weibo.cn-like JSON API with a JavaScript-only topic page. Markup
+and JSON follow the real samples in ../shared/fixtures. Faults (404, 500 then OK, slow, truncated, huge,
+redirect loop, expired login, redesign, login wall, dropped connection) are switched on per path prefix.
+
+Run alone: ``python -m yuqing.demo.sites --port 8800 [--seed S]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
+
+from yuqing.demo.content import SHANGHAI, DemoCorpus, DemoItem, Reply
+from yuqing.model import utcnow
+
+FAULT_KINDS = (
+    "http_404",
+    "http_500_then_ok",
+    "slow",
+    "truncated",
+    "huge",
+    "redirect_loop",
+    "login_expired",
+    "redesign",
+    "login_wall",
+    "drop",
+)
+PAGE_SIZES = {
+    "gov": 8,
+    "search": 10,
+    "tieba_list": 10,
+    "tieba_thread": 30,
+    "discuz_list": 10,
+    "discuz_thread": 10,
+    "weibo": 10,
+}
+TOPIC = "#示例县教育#"
+HUGE_BYTES = 20 * 1024 * 1024
+
+
+@dataclass
+class Fault:
+    prefix: str
+    kind: str
+    opts: dict[str, Any] = field(default_factory=dict)
+    hits: int = 0
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/html; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a keep-alive client left open must not hold up stop()
+    request_queue_size = 128  # Scrapy opens many connections at once
+    sites: DemoSites
+
+
+class DemoSites:
+    """The demo web: ``start()`` returns the base URL; everything runs in background threads."""
+
+    def __init__(self, corpus: DemoCorpus, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.corpus = corpus
+        self.host = host
+        self.port = port
+        self.requests: list[tuple[str, str, int]] = []
+        self.errors: list[str] = []  # exceptions raised by views (tests assert this stays empty)
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.env = Environment(
+            loader=FileSystemLoader(Path(__file__).parent / "site_files"),
+            autoescape=select_autoescape(["html", "xml"]),  # crawled-looking text is escaped like a real site
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters["tojson_attr"] = lambda v: json.dumps(v, ensure_ascii=True, separators=(",", ":"))
+        self.base_url = ""
+        self._routes = _routes(self)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> str:
+        if self._server is not None:
+            return self.base_url
+        server = _Server((self.host, self.port), _Handler)
+        server.sites = self
+        self._server = server
+        self.port = int(server.server_address[1])
+        self.base_url = f"http://{self.host}:{self.port}"
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="demo-sites", daemon=True
+        )
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> DemoSites:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- test controls -------------------------------------------------------------------------
+    def add_post(self, platform: str, item: DemoItem | None = None, **fields: Any) -> DemoItem:
+        """Publish a post now: it shows at once on that platform's list, feed, search and API.
+
+        Pass a DemoItem, or fields for ``DemoCorpus.new_item`` (text=..., title=..., category=...).
+        """
+        with self._lock:
+            if item is None:
+                item = self.corpus.new_item(platform, **fields)
+            elif item.platform != platform:
+                raise ValueError(f"item is for {item.platform!r}, not {platform!r}")
+            if self.corpus.find(platform, item.number) is not None or any(i.key == item.key for i in self.corpus.items):
+                fresh = self.corpus.new_item(platform, item.text)
+                item.number, item.key = fresh.number, fresh.key
+            self.corpus.items.append(item)
+        return item
+
+    def set_fault(self, path_prefix: str, kind: str, **opts: Any) -> None:
+        """Make requests whose path (with query) starts with ``path_prefix`` misbehave as ``kind``."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; expected one of {FAULT_KINDS}")
+        if not path_prefix.startswith("/"):
+            raise ValueError(f"path prefix must start with '/': {path_prefix!r}")
+        with self._lock:
+            self._faults.append(Fault(path_prefix, kind, dict(opts)))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def fault_for(self, target: str) -> Fault | None:
+        with self._lock:
+            for fault in reversed(self._faults):  # the latest wins
+                if target.startswith(fault.prefix):
+                    fault.hits += 1
+                    return fault
+        return None
+
+    def log(self, method: str, target: str, status: int) -> None:
+        with self._lock:
+            self.requests.append((method, target, status))
+
+    # --- rendering ------------------------------------------------------------------------------
+    def render(self, template: str, **ctx: Any) -> str:
+        return self.env.get_template(template).render(base=self.base_url, corpus=self.corpus, **ctx)
+
+    def handle(self, target: str, redesign: bool = False) -> Response:
+        parts = urlsplit(target)
+        query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        path = unquote(parts.path)
+        for pattern, view in self._routes:
+            m = pattern.fullmatch(path)
+            if m:
+                resp = view(m, query)
+                if redesign:
+                    resp = _redesigned(resp)
+                return resp
+        return self.not_found()
+
+    def not_found(self) -> Response:
+        return Response(404, self.render("not_found.html").encode("utf-8"))
+
+
+# --- request handling ----------------------------------------------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "DemoSites/1.0"
+    timeout = 30  # an idle keep-alive connection is closed after this long
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass  # the request log is self.server.sites.requests; stderr stays quiet in tests
+
+    def do_HEAD(self) -> None:  # noqa: N802 - stdlib naming
+        self._serve(head=True)
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        self._serve(head=False)
+
+    def _serve(self, head: bool) -> None:
+        sites = self.server.sites
+        target = self.path
+        fault = sites.fault_for(target)
+        try:
+            if fault is not None and self._fault(fault, target, head):
+                return
+            try:
+                resp = sites.handle(target, redesign=fault is not None and fault.kind == "redesign")
+            except Exception as exc:  # a bug in a view is a 500 for the client and a logged line, not a hang
+                sites.errors.append(f"{target}: {exc!r}")
+                resp = Response(500, b"<html><body><h1>500 Internal Server Error</h1></body></html>")
+            if fault is not None and fault.kind == "truncated":
+                resp.body = _truncate(resp.body)
+            self._send(resp, head)
+            sites.log(self.command, target, resp.status)
+        except (BrokenPipeError, ConnectionResetError):
+            sites.log(self.command, target, 499)  # the client went away (e.g. it refused a huge page)
+            self.close_connection = True
+
+    def _send(self, resp: Response, head: bool) -> None:
+        self.send_response(resp.status)
+        self.send_header("Content-Type", resp.content_type)
+        self.send_header("Content-Length", str(len(resp.body)))
+        for k, v in resp.headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if not head:
+            self.wfile.write(resp.body)
+
+    def _fault(self, fault: Fault, target: str, head: bool) -> bool:
+        """Apply a fault; True when the response has been sent (or deliberately not sent)."""
+        sites = self.server.sites
+        kind = fault.kind
+        if kind == "slow":
+            time.sleep(float(fault.opts.get("seconds", 3)))
+            return False
+        if kind in ("truncated", "redesign"):
+            return False
+        if kind == "http_500_then_ok":
+            if fault.hits > int(fault.opts.get("times", 1)):
+                return False
+            resp = Response(500, b"<html><body><h1>500 Internal Server Error</h1></body></html>")
+        elif kind == "http_404":
+            resp = sites.not_found()
+        elif kind == "redirect_loop":
+            # Two URLs that redirect to each other, as a misconfigured site does.
+            if "_loop=1" in target:
+                location = target.replace("?_loop=1&", "?").replace("&_loop=1", "").replace("?_loop=1", "")
+            else:
+                location = target + ("&" if "?" in target else "?") + "_loop=1"
+            resp = Response(302, b"", headers={"Location": location})
+        elif kind == "login_expired":
+            body = {
+                "ok": -100,
+                "url": "https://passport.weibo.cn/signin/welcome?entry=mweibo&r="
+                + quote(sites.base_url + target, safe=""),
+            }
+            resp = Response(200, json.dumps(body).encode(), "application/json; charset=utf-8")
+        elif kind == "login_wall":
+            resp = Response(200, sites.render("login_wall.html", target=target).encode("utf-8"))
+        elif kind == "drop":
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sites.log(self.command, target, 0)
+            return True
+        elif kind == "huge":
+            self._send_huge(head, chunked=bool(fault.opts.get("chunked", False)))
+            sites.log(self.command, target, 200)
+            return True
+        else:  # pragma: no cover - set_fault validates kinds
+            raise AssertionError(kind)
+        self._send(resp, head)
+        sites.log(self.command, target, resp.status)
+        return True
+
+    def _send_huge(self, head: bool, chunked: bool) -> None:
+        """20 MB of real-looking HTML, streamed; with an honest Content-Length unless chunked."""
+        row = ('<p class="filler">示例县教育新闻资料汇编，这一段重复出现以构成一个超大的页面。</p>\n' * 40).encode()
+        head_html = b'<!DOCTYPE html><html><head><meta charset="utf-8"><title>huge</title></head><body>\n'
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(HUGE_BYTES))
+        self.end_headers()
+        if head:
+            return
+        sent = 0
+        chunks = [head_html]
+        while sent < HUGE_BYTES:
+            piece = chunks.pop() if chunks else row
+            piece = piece[: HUGE_BYTES - sent]
+            if chunked:
+                self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            else:
+                self.wfile.write(piece)
+            sent += len(piece)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+
+
+def _truncate(body: bytes) -> bytes:
+    """Cut the body in the middle of a tag (the Content-Length then honestly says the shorter length)."""
+    middle = len(body) // 2
+    lt = body.find(b"<", middle)
+    if lt == -1:
+        return body[:middle]
+    return body[: lt + 3]
+
+
+_CLASS_ATTR = re.compile(rb'\b(class|id)="([^"]*)"')
+
+
+def _redesigned(resp: Response) -> Response:
+    """The same content under new class names and ids (HTML) or new keys (JSON): old selectors find nothing."""
+    if resp.status != 200:
+        return resp
+    if resp.content_type.startswith("application/json"):
+        data = json.loads(resp.body)
+        resp.body = json.dumps({"code": 0, "result": _rename_keys(data)}, ensure_ascii=False).encode("utf-8")
+        return resp
+    if "xml" in resp.content_type:
+        resp.body = resp.body.replace(b"<item>", b"<entry>").replace(b"</item>", b"</entry>")
+        return resp
+
+    def rename(m: re.Match[bytes]) -> bytes:
+        names = b" ".join(b"v2-" + n.replace(b"_", b"-") for n in m.group(2).split())
+        return m.group(1) + b'="' + names + b'"'
+
+    resp.body = _CLASS_ATTR.sub(rename, resp.body)
+    return resp
+
+
+def _rename_keys(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {f"x_{k}": _rename_keys(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_rename_keys(v) for v in data]
+    return data
+
+
+# --- the views --------------------------------------------------------------------------------------
+
+View = Callable[[re.Match[str], dict[str, str]], Response]
+
+
+def _html(text: str, status: int = 200, charset: str = "utf-8", declared: str | None = "utf-8") -> Response:
+    ctype = f"text/html; charset={declared}" if declared else "text/html"
+    return Response(status, text.encode(charset), ctype)
+
+
+def _json(data: Any) -> Response:
+    return Response(200, json.dumps(data, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8")
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
+def _local(dt: datetime) -> datetime:
+    return dt.astimezone(SHANGHAI)
+
+
+def cn_date(dt: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return _local(dt).strftime(fmt)
+
+
+def discuz_date(dt: datetime) -> str:
+    """Discuz! writes months and days without leading zeros: 2026-11-4 09:05."""
+    d = _local(dt)
+    return f"{d.year}-{d.month}-{d.day} {d:%H:%M}"
+
+
+def search_time(dt: datetime, now: datetime) -> str:
+    age = now - dt
+    if age < timedelta(hours=1):
+        return f"{max(1, int(age.total_seconds() // 60))}分钟前"
+    if age < timedelta(hours=24):
+        return f"{int(age.total_seconds() // 3600)}小时前"
+    d = _local(dt)
+    return f"{d.year}年{d.month}月{d.day}日 {d:%H:%M}"
+
+
+def weibo_time(item: DemoItem, now: datetime) -> str:
+    """created_at as m.weibo.cn shows it: a mix of relative and absolute forms."""
+    dt = item.published_at
+    if item.number % 5 == 0:  # the API's full form
+        return _local(dt).strftime("%a %b %d %H:%M:%S +0800 %Y")
+    age = now - dt
+    d, n = _local(dt), _local(now)
+    if age < timedelta(minutes=1):
+        return "刚刚"
+    if age < timedelta(hours=1):
+        return f"{int(age.total_seconds() // 60)}分钟前"
+    if d.date() == n.date():
+        return f"今天 {d:%H:%M}"
+    if d.date() == (n - timedelta(days=1)).date():
+        return f"昨天 {d:%H:%M}"
+    if d.year == n.year:
+        return f"{d:%m-%d}"
+    return f"{d:%Y-%m-%d}"
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p for p in text.split("\n") if p.strip()]
+
+
+def _highlight(text: str, words: list[str]) -> Markup:
+    """Escaped text with the query words in <em>, as search engines mark them."""
+    out = escape(text)
+    for w in sorted(set(words), key=len, reverse=True):
+        if w:
+            out = Markup(out.replace(escape(w), Markup("<em>") + escape(w) + Markup("</em>")))
+    return Markup(out)
+
+
+def _matches(item: DemoItem, words: list[str]) -> int:
+    """How well an item matches a query, loosely like a search engine that splits the query into bigrams."""
+    hay = item.title + item.text
+    score = 0
+    for w in words:
+        if w in hay:
+            score += 10
+        elif len(w) >= 3 and any(w[i : i + 2] in hay for i in range(len(w) - 1)):
+            score += 1
+    return score
+
+
+def _routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
+    c = s.corpus
+
+    def now() -> datetime:
+        return utcnow()
+
+    def robots(m: re.Match[str], q: dict[str, str]) -> Response:
+        return Response(200, b"User-agent: *\nDisallow: /private/\n", "text/plain; charset=utf-8")
+
+    def index(m: re.Match[str], q: dict[str, str]) -> Response:
+        return _html(s.render("index.html"))
+
+    def secret(m: re.Match[str], q: dict[str, str]) -> Response:
+        return _html(s.render("secret.html"))
+
+    def deleted(m: re.Match[str], q: dict[str, str]) -> Response:
+        return s.not_found()
+
+    # news site ---------------------------------------------------------------------------------
+    def rss(m: re.Match[str], q: dict[str, str]) -> Response:
+        items = [i for i in c.by_platform("news") if i.encoding != "big5" and not i.deleted]
+        body = s.render(
+            "news_rss.xml",
+            items=items,
+            rfc822=lambda dt: format_datetime(_local(dt)),
+            built=format_datetime(_local(now())),
+        )
+        return Response(200, body.encode("utf-8"), "application/rss+xml; charset=utf-8")
+
+    def news_article(m: re.Match[str], q: dict[str, str]) -> Response:
+        key = m.group(1)
+        item = (
+            next((i for i in c.by_platform("news") if i.encoding == "big5"), None)
+            if key == "big5"
+            else c.find("news", int(key))
+        )
+        if item is None or item.deleted or (key != "big5" and item.encoding == "big5"):
+            return s.not_found()
+        related = [i for i in c.by_platform("news") if i is not item and i.encoding != "big5"][:5]
+        if item.encoding == "big5":
+            return _html(s.render("news_big5.html", item=item, cn_date=cn_date), charset="big5", declared="Big5")
+        meta = {"gbk": "gbk", "utf-8-meta-gb2312": "gb2312"}.get(item.encoding, "utf-8")
+        text = s.render(
+            "news_article.html",
+            item=item,
+            paragraphs=_paragraphs(item.text),
+            related=related,
+            cn_date=cn_date,
+            meta_charset=meta,
+        )
+        if item.encoding == "gbk":
+            return _html(text, charset="gbk", declared="GBK")
+        if item.encoding == "utf-8-meta-gb2312":
+            return _html(text, declared=None)  # UTF-8 bytes, gb2312 in the meta, no charset in the header
+        return _html(text)
+
+    # government site ----------------------------------------------------------------------------
+    def gov_list(m: re.Match[str], q: dict[str, str]) -> Response:
+        page = int(m.group(1))
+        items = c.by_platform("gov")
+        size = PAGE_SIZES["gov"]
+        pages = max(1, -(-len(items) // size))
+        if page < 1 or page > pages:
+            return s.not_found()
+        chunk = items[(page - 1) * size : page * size]
+        return _html(s.render("gov_list.html", items=chunk, page=page, pages=pages, cn_date=cn_date))
+
+    def gov_article(m: re.Match[str], q: dict[str, str]) -> Response:
+        item = c.find("gov", int(m.group(1)))
+        if item is None:
+            return s.not_found()
+        return _html(s.render("gov_article.html", item=item, paragraphs=_paragraphs(item.text), cn_date=cn_date))
+
+    # other media, reached through the search only --------------------------------------------------
+    def ext_article(m: re.Match[str], q: dict[str, str]) -> Response:
+        item = c.find("ext", int(m.group(1)))
+        if item is None or item.deleted:
+            return s.not_found()
+        return _html(s.render("ext_article.html", item=item, paragraphs=_paragraphs(item.text), cn_date=cn_date))
+
+    # news search ----------------------------------------------------------------------------------
+    def search(m: re.Match[str], q: dict[str, str]) -> Response:
+        word = q.get("word", "").strip()
+        page = max(1, _int(q.get("pn"), 1))  # pn is the 1-based page number ({page} in the source config)
+        words = word.split()
+        pool = [i for i in c.items if i.platform in ("news", "gov", "ext")]
+        scored = sorted(((_matches(i, words), i) for i in pool), key=lambda t: (t[0], t[1].published_at), reverse=True)
+        hits = [i for score, i in scored if score > 0] if words else []
+        size = PAGE_SIZES["search"]
+        chunk = hits[(page - 1) * size : page * size]
+        t = now()
+        results = []
+        for i in chunk:
+            snippet = i.text.replace("\n", " ")[:90] + "…"
+            results.append(
+                {
+                    "item": i,
+                    "time": search_time(i.published_at, t),
+                    "snippet": snippet,
+                    "title_html": _highlight(i.title, words),
+                    "snippet_html": _highlight(snippet, words),
+                    "source": i.media or (f"{c.county}人民政府网" if i.platform == "gov" else f"{c.county}日报"),
+                }
+            )
+        more = page * size < len(hits)
+        return _html(
+            s.render("search.html", word=word, results=results, page=page, more=more, total=len(hits), quote=quote)
+        )
+
+    # Tieba ---------------------------------------------------------------------------------------
+    def tieba_list(m: re.Match[str], q: dict[str, str]) -> Response:
+        kw = q.get("kw", "")
+        known = kw in (c.tieba_board, c.county, c.tieba_board + "吧")
+        items = [i for i in c.by_platform("tieba") if not i.deleted] if known else []
+        items.sort(key=lambda i: max([i.published_at, *(r.published_at for r in i.replies)]), reverse=True)
+        size = PAGE_SIZES["tieba_list"]
+        pn = max(0, _int(q.get("pn"), 0))
+        chunk = items[pn : pn + size]
+        t = _local(now())
+
+        def short_time(dt: datetime) -> str:
+            d = _local(dt)
+            return f"{d:%H:%M}" if d.date() == t.date() else f"{d.month}-{d.day}"
+
+        rows = [
+            {
+                "item": i,
+                "reply_num": len(i.replies),
+                "time": short_time(i.published_at),
+                "last": i.replies[-1] if i.replies else None,
+                "last_time": short_time(i.replies[-1].published_at if i.replies else i.published_at),
+                "field": {
+                    "id": i.number,
+                    "author_name": i.author,
+                    "author_nickname": None,
+                    "first_post_id": _pid(i, 1),
+                    "reply_num": len(i.replies),
+                    "is_bakan": None,
+                    "vid": "",
+                    "is_good": None,
+                    "is_top": None,
+                    "is_protal": None,
+                    "is_membertop": None,
+                    "is_multi_forum": None,
+                    "frs_tpoint": None,
+                },
+            }
+            for i in chunk
+        ]
+        nxt = pn + size if pn + size < len(items) else None
+        return _html(
+            s.render(
+                "tieba_list.html", kw=kw, known=known, rows=rows, pn=pn, next_pn=nxt, total=len(items), quote=quote
+            )
+        )
+
+    def tieba_thread(m: re.Match[str], q: dict[str, str]) -> Response:
+        item = c.find("tieba", int(m.group(1)))
+        if item is None or item.deleted:
+            return _html(s.render("tieba_deleted.html"), status=404)
+        floors = [_floor_of(item)] + item.replies
+        size = PAGE_SIZES["tieba_thread"]
+        pages = max(1, -(-len(floors) // size))
+        page = min(max(1, _int(q.get("pn"), 1)), pages)
+        chunk = floors[(page - 1) * size : page * size]
+        posts = [
+            {
+                "floor": f,
+                "pid": _pid(item, f.floor),
+                "field": {
+                    "author": {"user_id": _uid(f.author), "user_name": f.author, "props": None},
+                    "content": {
+                        "post_id": _pid(item, f.floor),
+                        "is_anonym": False,
+                        "forum_id": 21100812,
+                        "thread_id": item.number,
+                        "post_no": f.floor,
+                        "type": "0",
+                        "comment_num": 0,
+                        "is_fold": 0,
+                        "props": None,
+                        "post_index": f.floor - 1,
+                    },
+                },
+                "client": ["Android客户端", "iPhone客户端", None][f.floor % 3],
+                "time": cn_date(f.published_at),
+            }
+            for f in chunk
+        ]
+        return _html(
+            s.render(
+                "tieba_thread.html",
+                item=item,
+                posts=posts,
+                page=page,
+                pages=pages,
+                reply_num=len(item.replies),
+                quote=quote,
+            )
+        )
+
+    # Discuz! -------------------------------------------------------------------------------------
+    def discuz(m: re.Match[str], q: dict[str, str]) -> Response:
+        mod = q.get("mod", "")
+        mobile = q.get("mobile") in ("2", "yes", "touch")
+        if mod == "forumdisplay":
+            return discuz_list(q, mobile)
+        if mod == "viewthread":
+            return discuz_thread(q, mobile)
+        return _html(s.render("discuz_index.html"))
+
+    def discuz_list(q: dict[str, str], mobile: bool) -> Response:
+        if q.get("fid") != "2":
+            return _html(s.render("discuz_message.html", message="抱歉，指定的版块不存在"))
+        items = [i for i in c.by_platform("discuz") if not i.deleted]
+        items.sort(key=lambda i: max([i.published_at, *(r.published_at for r in i.replies)]), reverse=True)
+        size = PAGE_SIZES["discuz_list"]
+        pages = max(1, -(-len(items) // size))
+        page = min(max(1, _int(q.get("page"), 1)), pages)
+        chunk = items[(page - 1) * size : page * size]
+        rows = [
+            {
+                "item": i,
+                "replies": len(i.replies),
+                "views": i.views or 37 + 13 * len(i.replies) + i.number % 50,
+                "date": discuz_date(i.published_at).split()[0],
+                "last": i.replies[-1] if i.replies else None,
+                "last_date": discuz_date(i.replies[-1].published_at if i.replies else i.published_at),
+            }
+            for i in chunk
+        ]
+        template = "discuz_list_touch.html" if mobile else "discuz_list.html"
+        return _html(s.render(template, rows=rows, page=page, pages=pages))
+
+    def discuz_thread(q: dict[str, str], mobile: bool) -> Response:
+        item = c.find("discuz", _int(q.get("tid"), -1))
+        if item is None or item.deleted:
+            return _html(s.render("discuz_message.html", message="抱歉，指定的主题不存在或已被删除或正在被审核"))
+        floors = [_floor_of(item)] + item.replies
+        size = PAGE_SIZES["discuz_thread"]
+        pages = max(1, -(-len(floors) // size))
+        page = min(max(1, _int(q.get("page"), 1)), pages)
+        t = now()
+        posts = [
+            {
+                "floor": f,
+                "pid": _pid(item, f.floor),
+                "uid": _uid(f.author),
+                "date": discuz_date(f.published_at),
+                "recent": _recent(f.published_at, t),
+            }
+            for f in floors[(page - 1) * size : page * size]
+        ]
+        template = "discuz_thread_touch.html" if mobile else "discuz_thread.html"
+        return _html(
+            s.render(
+                template,
+                item=item,
+                posts=posts,
+                page=page,
+                pages=pages,
+                replies=len(item.replies),
+                views=item.views or 37 + 13 * len(item.replies) + item.number % 50,
+            )
+        )
+
+    # Weibo ----------------------------------------------------------------------------------------
+    def weibo_index(m: re.Match[str], q: dict[str, str]) -> Response:
+        containerid = q.get("containerid", "")
+        inner = {k: v[0] for k, v in parse_qs(containerid).items()}
+        word = inner.get("q", "")
+        page = max(1, _int(q.get("page"), 1))
+        items = [i for i in c.by_platform("weibo") if not i.deleted]
+        if containerid.startswith("231522") or (word.startswith("#") and word.endswith("#")):
+            hits = [i for i in items if i.topic]
+        else:
+            words = word.split()
+            hits = [i for i in items if words and _matches(i, words) > 0]
+        size = PAGE_SIZES["weibo"]
+        chunk = hits[(page - 1) * size : page * size]
+        if not chunk:
+            return _json({"ok": 0, "msg": "这里还没有内容", "data": {"cards": []}})
+        t = now()
+        groups: list[dict[str, Any]] = []
+        if page == 1:
+            groups.append(
+                {
+                    "card_type": 11,
+                    "show_type": 0,
+                    "card_group": [
+                        {"card_type": 42, "display_arrow": 0, "show_type": 0, "desc": f"“{word}”的实时微博"}
+                    ],
+                }
+            )
+        for start in range(0, len(chunk), 5):
+            groups.append(
+                {
+                    "card_type": 11,
+                    "show_type": 1,
+                    "card_group": [
+                        {
+                            "card_type": 9,
+                            "card_type_name": "微博",
+                            "show_type": 1,
+                            "mblog": _mblog(s, i, t, word),
+                            "scheme": f"{s.base_url}/weibo/status/{i.bid}?mblogid={i.bid}",
+                        }
+                        for i in chunk[start : start + 5]
+                    ],
+                }
+            )
+        info = {
+            "v_p": "42",
+            "containerid": containerid,
+            "total": len(hits),
+            "show_style": 1,
+            "page": page + 1 if page * size < len(hits) else None,
+            "title_top": word,
+        }
+        return _json(
+            {
+                "ok": 1,
+                "data": {
+                    "cardlistInfo": info,
+                    "cards": groups,
+                    "showAppTips": 0,
+                    "scheme": "sinaweibo://cardlist?containerid=" + quote(containerid),
+                },
+            }
+        )
+
+    def weibo_extend(m: re.Match[str], q: dict[str, str]) -> Response:
+        item = _weibo_by_id(c, q.get("id", ""))
+        if item is None:
+            return _json({"ok": 0, "msg": "该微博不存在", "errno": "20101"})
+        return _json(
+            {
+                "ok": 1,
+                "data": {
+                    "ok": 1,
+                    "longTextContent": _weibo_html(item.text, s.base_url),
+                    "reposts_count": item.reposts,
+                    "comments_count": item.comments,
+                    "attitudes_count": item.likes,
+                },
+            }
+        )
+
+    def weibo_status(m: re.Match[str], q: dict[str, str]) -> Response:
+        item = _weibo_by_id(c, m.group(1))
+        if item is None:
+            return _html(s.render("weibo_gone.html"), status=404)
+        status = _mblog(s, item, now(), "", full=True)
+        return _html(
+            s.render(
+                "weibo_status.html",
+                item=item,
+                render_data=json.dumps([{"status": status, "call": "1"}], ensure_ascii=False).replace("</", "<\\/"),
+            )
+        )
+
+    def weibo_topic(m: re.Match[str], q: dict[str, str]) -> Response:
+        containerid = "231522type=1&q=" + TOPIC
+        return _html(
+            s.render(
+                "weibo_topic.html",
+                topic=TOPIC,
+                api=f"/weibo/api/container/getIndex?containerid={quote(containerid, safe='')}&page_type=searchall",
+            )
+        )
+
+    return [
+        (re.compile(p), v)
+        for p, v in [
+            (r"/", index),
+            (r"/robots\.txt", robots),
+            (r"/private/.*", secret),
+            (r"/deleted(/.*)?", deleted),
+            (r"/news/rss\.xml", rss),
+            (r"/news/art/(\d+|big5)\.html", news_article),
+            (r"/gov/list_(\d+)\.html", gov_list),
+            (r"/gov/art/(\d+)\.html", gov_article),
+            (r"/ext/(\d+)\.html", ext_article),
+            (r"/search/news", search),
+            (r"/tieba/f", tieba_list),
+            (r"/tieba/p/(\d+)", tieba_thread),
+            (r"/bbs/forum\.php", discuz),
+            (r"/weibo/api/container/getIndex", weibo_index),
+            (r"/weibo/statuses/extend", weibo_extend),
+            (r"/weibo/status/(\w+)", weibo_status),
+            (r"/weibo/topic\.html", weibo_topic),
+        ]
+    ]
+
+
+def _floor_of(item: DemoItem) -> Reply:
+    """The thread's first post as floor 1."""
+    return Reply(1, item.author, item.text, item.published_at, item.category, item.relevant, item.schools)
+
+
+def _pid(item: DemoItem, floor: int) -> int:
+    return item.number * 100 + floor if item.platform == "discuz" else 150000000000 + (item.number % 10**8) * 50 + floor
+
+
+def _uid(name: str) -> int:
+    return 100000 + sum(ord(ch) * (i + 1) for i, ch in enumerate(name)) % 899999
+
+
+def _recent(dt: datetime, now: datetime) -> str | None:
+    """Discuz! shows posts of the last day as '3&nbsp;小时前' with the exact time in a title attribute."""
+    age = now - dt
+    if age < timedelta(hours=1):
+        return f"{max(1, int(age.total_seconds() // 60))} 分钟前"
+    if age < timedelta(hours=24):
+        return f"{int(age.total_seconds() // 3600)} 小时前"
+    return None
+
+
+def _weibo_by_id(c: DemoCorpus, key: str) -> DemoItem | None:
+    for i in c.by_platform("weibo"):
+        if str(i.number) == key or i.bid == key:
+            return None if i.deleted else i
+    return None
+
+
+_TAG = re.compile(r"#([^#\s]{1,30})#")
+_MENTION = re.compile(r"@([\w\u4e00-\u9fff-]{2,20})")
+
+
+def _weibo_html(text: str, base: str) -> str:
+    """Weibo's text HTML: escaped text, hashtags and @mentions as links, line breaks as <br />."""
+    from html import escape
+
+    out = escape(text, quote=False)
+    out = _TAG.sub(
+        lambda m: (
+            f'<a href="{base}/weibo/search?containerid=231522type%3D1%26q%3D%23{quote(m.group(1))}%23">'
+            f'<span class="surl-text">#{m.group(1)}#</span></a>'
+        ),
+        out,
+    )
+    out = _MENTION.sub(lambda m: f"<a href='/n/{m.group(1)}'>@{m.group(1)}</a>", out)
+    return out.replace("\n", "<br />")
+
+
+def _mblog(s: DemoSites, item: DemoItem, now: datetime, word: str, full: bool = False) -> dict[str, Any]:
+    long = len(item.text) > 140
+    if long and not full:
+        text = _weibo_html(item.text[:140], s.base_url) + f'...<a href="/status/{item.bid}">全文</a>'
+    else:
+        text = _weibo_html(item.text, s.base_url)
+    mblog: dict[str, Any] = {
+        "created_at": weibo_time(item, now),
+        "id": str(item.number),
+        "idstr": str(item.number),
+        "mid": str(item.number),
+        "bid": item.bid,
+        "can_edit": False,
+        "text": text,
+        "textLength": len(item.text.encode("gbk", "replace")),
+        "source": ["iPhone客户端", "Android", "微博 weibo.com", "HUAWEI Mate 60"][item.number % 4],
+        "favorited": False,
+        "user": {
+            "id": _uid(item.author) * 1000 + 7,
+            "screen_name": item.author,
+            "profile_url": f"{s.base_url}/weibo/u/{_uid(item.author)}",
+            "verified": item.author.endswith(("速递", "同城")),
+            "followers_count": 120 + _uid(item.author) % 50000,
+            "gender": "f" if item.number % 2 else "m",
+        },
+        "reposts_count": item.reposts,
+        "comments_count": item.comments,
+        "attitudes_count": item.likes,
+        "pending_approval_count": 0,
+        "isLongText": long,
+        "visible": {"type": 0, "list_id": 0},
+        "itemid": f"seqid:{item.number % 99991}|type:1|t:|pos:1-0-0|q:{word}|ext:&mid={item.number}&",
+    }
+    if item.retweet_of:
+        try:
+            original = s.corpus.get(item.retweet_of)
+        except KeyError:
+            original = None
+        if original is not None:
+            mblog["retweeted_status"] = _mblog(s, original, now, word, full=full)
+        mblog["raw_text"] = item.text
+    return mblog
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve the demo sites on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=8800)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--config", default=None, help="config folder (default: the bundled sample county)")
+    args = parser.parse_args(argv)
+    from yuqing.config import load_config
+    from yuqing.demo.content import DEFAULT_SEED, build_corpus
+
+    cfg = load_config(args.config) if args.config else None
+    corpus = build_corpus(cfg, seed=args.seed if args.seed is not None else DEFAULT_SEED)
+    sites = DemoSites(corpus, host=args.host, port=args.port)
+    print(sites.start(), flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sites.stop()
+
+
+if __name__ == "__main__":
+    main()
