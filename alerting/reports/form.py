@@ -162,7 +162,7 @@ def save_edits(session: Session, cfg: Config, w: WarningRow, actor: str, submitt
     changed = []
     for k, v in submitted.items():
         v = v.replace("\r\n", "\n").strip()
-        new_edit = None if v == current.auto[k].strip() else v
+        new_edit = None if (not v or v == current.auto[k].strip()) else v
         if form.get(k) != new_edit:
             changed.append(k)
             if new_edit is None:

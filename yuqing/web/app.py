@@ -1,0 +1,109 @@
+"""The review web UI: ``create_app(cfg, store)`` wires sessions, headers, error pages and the views."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from alerting.accounts import actor_for
+from alerting.store import Store
+from alerting.store.tables import UserRow
+from yuqing.config import Config
+from yuqing.errors import InputError, NotFoundError, PermissionDeniedError, TransitionError, YuqingError
+from yuqing.web.deps import CsrfFailed, LoginRequired
+from yuqing.web.render import Renderer
+from yuqing.web.security import (
+    SECURITY_HEADERS,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    LoginLimiter,
+    SessionCodec,
+    SessionData,
+    load_secret,
+    new_csrf,
+    password_fingerprint,
+)
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(cfg: Config, store: Store) -> FastAPI:
+    from yuqing.web.views import audit_view, auth, dashboard, forms, health, queue, search, warning
+
+    app = FastAPI(title="舆情研判处置", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.cfg = cfg
+    app.state.store = store
+    app.state.renderer = Renderer(cfg)
+    app.state.limiter = LoginLimiter()
+    codec = SessionCodec(load_secret(cfg))
+    app.state.codec = codec
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    for module in (auth, health, queue, warning, forms, dashboard, audit_view, search):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def session_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        raw = request.cookies.get(SESSION_COOKIE)
+        sess = codec.load(raw) or SessionData(csrf=new_csrf())
+        request.state.session = sess
+        request.state.actor = None
+        if sess.username:
+            with store.session() as s:
+                row = s.get(UserRow, sess.username)
+                if row is not None and row.active and password_fingerprint(row.password_hash) == sess.fingerprint:
+                    request.state.actor = actor_for(cfg, row)
+                else:
+                    sess.username, sess.fingerprint = None, ""
+        response = await call_next(request)
+        cookie = codec.dump(request.state.session)
+        if cookie != raw:
+            response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_MAX_AGE, httponly=True, samesite="lax",
+                                secure=request.url.scheme == "https", path="/")
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        return response
+
+    def error_page(request: Request, status: int, message: str) -> Response:
+        return app.state.renderer.page(request, "error.html", {"status": status, "message": message}, status)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        if request.method == "GET":
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        return error_page(request, 401, "登录已失效,请重新登录。")
+
+    @app.exception_handler(CsrfFailed)
+    async def _csrf(request: Request, exc: CsrfFailed) -> Response:
+        return error_page(request, 403, "表单已过期或来源不明(CSRF 校验失败),请返回页面刷新后重新提交。")
+
+    @app.exception_handler(NotFoundError)
+    async def _missing(request: Request, exc: NotFoundError) -> Response:
+        return error_page(request, 404, str(exc))
+
+    @app.exception_handler(PermissionDeniedError)
+    async def _denied(request: Request, exc: PermissionDeniedError) -> Response:
+        return error_page(request, 403, str(exc))
+
+    @app.exception_handler(TransitionError)
+    async def _transition(request: Request, exc: TransitionError) -> Response:
+        return error_page(request, 409, str(exc))
+
+    @app.exception_handler(InputError)
+    async def _input(request: Request, exc: InputError) -> Response:
+        return error_page(request, 400, str(exc))
+
+    @app.exception_handler(YuqingError)
+    async def _other(request: Request, exc: YuqingError) -> Response:
+        return error_page(request, 500, str(exc))
+
+    @app.exception_handler(404)
+    async def _not_found(request: Request, exc: Exception) -> Response:
+        return error_page(request, 404, "页面不存在。")
+
+    return app

@@ -1,0 +1,18 @@
+"""The dashboard: today's counts, open warnings by category and severity, overdue items, source health."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from alerting.dashboard import build_dashboard
+from yuqing.web.deps import CurrentActor
+
+router = APIRouter()
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, actor: CurrentActor) -> Response:
+    app = request.app
+    with app.state.store.session() as s:
+        d = build_dashboard(s, app.state.cfg, actor)
+    return app.state.renderer.page(request, "dashboard.html", {"d": d})
