@@ -29,7 +29,8 @@ EXTRA = [
              crawled_at=datetime(2026, 2, 10, 17, 0, tzinfo=timezone.utc), schools=("xian-yizhong",),
              site="bbs.example-county.cn", source="forum", status="new", sensitivity=0.91, severity="III"),
     IndexDoc(id="x-latin", url="https://weibo.com/2", title="School bus 校车 ABC-123",
-             content="o'clock 3.5元 1,000人 e-mail WeChat", published_at=datetime(2026, 3, 3, tzinfo=timezone.utc),
+             content="o'clock 3.5元 1,000人 e-mail WeChat 😀开心 カタカナ 한국어 Ⅳ级 学生_家长",
+             published_at=datetime(2026, 3, 3, tzinfo=timezone.utc),
              crawled_at=datetime(2026, 3, 3, 1, tzinfo=timezone.utc), site="weibo.com", source="weibo"),
 ]
 ALL = DOCS + EXTRA
@@ -96,7 +97,7 @@ QUERIES = [
     "食堂", "县一中", "一中食堂", "县一中 食堂", "食堂 OR 宿舍", "食堂 OR 宿舍 -县二中", '"县一中 食堂"',
     "收费 350元", "1,200人", "douyin", "DOUYIN 转发", "8:30", "校车 -超载", "教育局 工作组", "县",
     "abc", "o'clock", "3.5元", "e-mail", "老师体罚 OR 校园欺凌 -红旗中学", "不存在的词语", "食堂 AND 家长",
-    "“县一中 食堂”",
+    "“县一中 食堂”", "😀", "カタカナ", "한국어", "ⅳ级", "学生家长", "_家长",
 ]
 
 

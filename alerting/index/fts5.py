@@ -36,10 +36,11 @@ from alerting.index.querysyntax import ParsedQuery, Term, bigrams, parse, std_to
 from alerting.index.tokens import Tokenize, WordCutter
 from yuqing.errors import InputError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # bump when tokenization changes: the index must then be rebuilt
 # Token characters besides letters and digits: standard tokens such as 3.5, o'clock, 1,000 and
 # a_b must stay one FTS5 token.
-_TOKENIZE = "unicode61 remove_diacritics 0 tokenchars '._,''’'"
+# Symbols (So: emoji) and marks are token characters too, as in the standard tokenizer.
+_TOKENIZE = "unicode61 remove_diacritics 0 categories 'L* N* Co M* So' tokenchars '._,''’'"
 _BM25 = "bm25(fts, 3.0, 3.0, 1.0, 1.0)"  # title matches weigh three times content matches
 _AGG_COLUMNS = {"category": "d.category", "severity": "d.severity", "status": "d.status",
                 "site": "d.site", "source": "d.source"}

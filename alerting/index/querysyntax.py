@@ -23,12 +23,21 @@ from yuqing.errors import InputError
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 32
 
-# One Chinese (or other CJK) ideograph, kana or hangul syllable is a token of its own, as the
-# standard tokenizer (UAX #29) makes them; Latin letters and digits (half or full width) form runs,
-# which may contain an inner "." or "'" (3.5, o'clock) or "," between digits (1,000).
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
-_ALNUM = "A-Za-z0-9_\u00c0-\u024f\uff10-\uff19\uff21-\uff3a\uff41-\uff5a"
-_TOKEN = re.compile(rf"[{_HAN}]|[{_ALNUM}]+(?:(?:[.'’][{_ALNUM}]+)|(?:(?<=[0-9]),[0-9]+))*")
+# One Chinese (or other CJK) ideograph, hiragana or emoji is a token of its own, as the standard
+# tokenizer (UAX #29) makes them; katakana and hangul runs are words; Latin (and Greek, Cyrillic,
+# Roman numeral) letters and digits, half or full width, form runs that may contain an inner "."
+# or "'" (3.5, o'clock) or "," between digits (1,000). Checked against the node's own analysis
+# in tests/test_index_es.py.
+_SINGLE = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3007\u3040-\u309f\u2600-\u27bf\U0001f300-\U0001faff"
+_KATAKANA = "\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f"
+_HANGUL = "\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"
+_ALNUM = ("A-Za-z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u2160-\u2188"
+          "\uff10-\uff19\uff21-\uff3a\uff41-\uff5a")
+# "_" joins letters and digits (a_b, _x) but is no token on its own.
+_WORD = rf"_*[{_ALNUM}][{_ALNUM}_]*"
+_TOKEN = re.compile(
+    rf"[{_SINGLE}]|[{_KATAKANA}]+|[{_HANGUL}]+|{_WORD}(?:(?:[.'’]{_WORD})|(?:(?<=[0-9]),[0-9]+))*"
+)
 
 
 def std_tokens(text: str) -> list[str]:
