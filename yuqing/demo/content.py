@@ -139,9 +139,7 @@ class DemoCorpus:
     def anchor_items(self, name: str) -> list[DemoItem]:
         return [i for i in self.items if i.anchor == name]
 
-    def new_item(
-        self, platform: str, text: str, title: str = "", author: str = "热心网友", **truth: Any
-    ) -> DemoItem:
+    def new_item(self, platform: str, text: str, title: str = "", author: str = "热心网友", **truth: Any) -> DemoItem:
         """A fresh item numbered after the existing ones, published now (for tests that add posts live)."""
         if platform not in PLATFORMS:
             raise ValueError(f"unknown platform {platform!r}; expected one of {PLATFORMS}")
@@ -890,7 +888,7 @@ def _anchors(b: _Builder) -> None:
     b.add(
         "weibo",
         "",
-        "太吓人了，希望孩子们都没事 //@示例生活圈:一中食堂必须彻查",
+        "太吓人了，希望孩子们都没事 //@示例生活圈:示例县第一中学食堂必须彻查",
         published_at=t0 + timedelta(minutes=40),
         retweet_of=first.key,
         reposts=86,
@@ -1172,11 +1170,16 @@ def _ext(b: _Builder) -> None:
 
 
 def _forum_threads(b: _Builder, platform: str, count: int) -> None:
-    sensitive = [t for t in _SENSITIVE if t.category is not Category.none]
-    for i in range(count):
+    # Sensitive templates are dealt from a shuffled deck so that every category turns up on every forum.
+    deck = [t for t in _SENSITIVE if t.category is not Category.none]
+    b.rng.shuffle(deck)
+    deck.sort(key=lambda t: t.category is Category.inquiry)  # inquiries are the most common; they go last
+    dealt = 0
+    for _ in range(count):
         roll = b.rng.random()
         if roll < 0.35:
-            t = sensitive[(i * 5 + (3 if platform == "discuz" else 0)) % len(sensitive)]
+            t = deck[dealt % len(deck)]
+            dealt += 1
             school = b.school_for(t)
             # Forum posters use the short forms; the board is about the county, so that is enough context.
             title = b.fill(t.title, school, alias=b.rng.choice([school.alias, school.short]))
@@ -1231,7 +1234,8 @@ def _tieba(b: _Builder) -> None:
         for f in range(17, 36)
     )
     item.comments = len(item.replies)
-    b.add("tieba", "一中放假了吗", "一中放假了吗", schools=(b.schools[0].id,), relevant=True)
+    short = b.add("tieba", "一中放假了吗", "一中放假了吗", schools=(b.schools[0].id,), relevant=True)
+    b.replies(short, 3, False)
 
 
 def _discuz(b: _Builder) -> None:
@@ -1247,7 +1251,7 @@ def _discuz(b: _Builder) -> None:
         category=Category.inquiry,
         story="zoning",
     )
-    b.replies(item, 6, True)
+    b.replies(item, 14, True)  # 15 floors: two pages at Discuz!'s ten posts per page
 
 
 def _weibo(b: _Builder) -> None:
@@ -1283,12 +1287,11 @@ def _weibo(b: _Builder) -> None:
         elif roll < 0.85:
             t = _ORDINARY[i % len(_ORDINARY)]
             school = b.school_for(t)
+            # Official accounts post the whole news story: often longer than 140 characters (isLongText).
+            body = b.article_body(b.fill(t.body, school), school, b.rng.randint(0, 3)).replace("\n", "")
             text = (
-                f"【{b.fill(t.title, school)}】"
-                + b.fill(t.body, school)
-                + " "
-                + b.rng.choice(["#示例县教育#", "#示例县新闻#", ""])
-            )
+                f"【{b.fill(t.title, school)}】{body} " + b.rng.choice(["#示例县教育#", "#示例县新闻#", ""])
+            ).strip()
             b.add("weibo", "", text, schools=(school.id,), relevant=True, author="示例县新闻速递", topic=topic)
         else:
             b.add(
@@ -1306,6 +1309,18 @@ def _weibo(b: _Builder) -> None:
                 relevant=False,
                 topic=topic,
             )
+    # Constructive suggestions are rarer than complaints but the bureau must see them too.
+    for t in [t for t in _SENSITIVE if t.category is Category.suggestion][:2]:
+        school = b.school_for(t)
+        b.add(
+            "weibo",
+            "",
+            b.fill(t.body, school) + " @示例县教育局",
+            schools=(school.id,),
+            relevant=True,
+            category=Category.suggestion,
+            topic=True,
+        )
     # Long text (isLongText): over 140 characters.
     school = b.schools[1 % len(b.schools)]
     long_text = "#示例县教育#" + "".join(b.fill(t.body, school) for t in _ORDINARY[:4])

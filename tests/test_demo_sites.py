@@ -1,0 +1,668 @@
+"""The demo web over real HTTP on loopback: every URL family, the encodings, the faults, concurrency.
+
+Pages are parsed here with parsel/lxml/json directly (not with the crawler's page objects), so these
+tests pin the structure the spiders rely on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+from lxml import etree
+from parsel import Selector
+
+from yuqing.demo.content import ANCHORS
+from yuqing.demo.sites import FAULT_KINDS, HUGE_BYTES, DemoSites
+
+ROOT = Path(__file__).resolve().parent.parent
+WEIBO_SEARCH = "/weibo/api/container/getIndex?containerid=100103type%3D1%26q%3D{q}&page_type=searchall&page={page}"
+
+
+def get(sites: DemoSites, path: str, **kw: object) -> httpx.Response:
+    return httpx.get(sites.url(path), timeout=kw.pop("timeout", 10), **kw)  # type: ignore[arg-type]
+
+
+def sel(resp: httpx.Response) -> Selector:
+    return Selector(text=resp.text)
+
+
+# --- robots, index, 404 -------------------------------------------------------------------------
+
+
+def test_robots_disallows_private_only(demo_sites: DemoSites) -> None:
+    r = get(demo_sites, "/robots.txt")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    lines = [line.strip() for line in r.text.splitlines() if line.strip()]
+    assert lines == ["User-agent: *", "Disallow: /private/"]
+    assert get(demo_sites, "/private/secret.html").status_code == 200  # it exists; robots keeps crawlers out
+
+
+def test_unknown_and_deleted_pages_are_404(demo_sites: DemoSites) -> None:
+    assert get(demo_sites, "/no/such/page.html").status_code == 404
+    assert get(demo_sites, "/deleted").status_code == 404
+    gone = next(i for i in demo_sites.corpus.by_platform("ext") if i.deleted)
+    r = get(demo_sites, gone.path)
+    assert r.status_code == 404 and "已被删除" in r.text
+    assert demo_sites.errors == []
+
+
+# --- news site ------------------------------------------------------------------------------------
+
+
+def test_rss_feed_items_and_links(demo_sites: DemoSites) -> None:
+    r = get(demo_sites, "/news/rss.xml")
+    assert r.status_code == 200 and "xml" in r.headers["content-type"]
+    root = etree.fromstring(r.content)
+    assert root.tag == "rss" and root.get("version") == "2.0"
+    items = root.findall("channel/item")
+    expected = [i for i in demo_sites.corpus.by_platform("news") if i.encoding != "big5"]
+    assert len(items) == len(expected) >= 15
+    for node, item in zip(items, expected, strict=True):
+        assert node.findtext("title") == item.title
+        assert node.findtext("link") == demo_sites.url(item.path)
+        assert node.findtext("author") == item.author
+        assert node.findtext("description")
+        pub = node.findtext("pubDate") or ""
+        assert pub.endswith("+0800"), pub
+        assert parsedate_to_datetime(pub) == item.published_at.replace(second=0, microsecond=0)
+    for node in items[:5]:
+        assert httpx.get(node.findtext("link") or "", timeout=10).status_code == 200
+
+
+def test_news_article_layout(demo_sites: DemoSites) -> None:
+    item = next(i for i in demo_sites.corpus.anchor_items("FOOD_POISONING") if i.platform == "news")
+    r = get(demo_sites, item.path)
+    s = sel(r)
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert s.css("h1::text").get() == item.title
+    assert s.css("div.top_nav a") and s.css("div.path a") and s.css("div.footer")
+    info = " ".join(s.css("div.col-1-1 ::text").getall())
+    assert re.search(r"\d{4}年\d{2}月\d{2}日\d{2}:\d{2}", info) and "来源" in info
+    body = "\n".join(t.strip() for t in s.css("#rwb_zw p:not(.editor)::text").getall())
+    assert ANCHORS["FOOD_POISONING"].needle in body
+    assert len(s.css("div.relevant li a")) == 5
+
+
+def test_gbk_article_has_real_gbk_bytes(demo_sites: DemoSites) -> None:
+    item = next(i for i in demo_sites.corpus.by_platform("news") if i.encoding == "gbk")
+    r = get(demo_sites, item.path)
+    assert r.headers["content-type"] == "text/html; charset=GBK"
+    with pytest.raises(UnicodeDecodeError):
+        r.content.decode("utf-8")
+    text = r.content.decode("gbk")
+    assert '<meta charset="gbk">' in text
+    assert item.title in text and "示例县" in text
+    assert item.title.encode("gbk") in r.content
+
+
+def test_utf8_page_declaring_gb2312(demo_sites: DemoSites) -> None:
+    item = next(i for i in demo_sites.corpus.by_platform("news") if i.encoding == "utf-8-meta-gb2312")
+    r = get(demo_sites, item.path)
+    assert r.headers["content-type"] == "text/html"  # no charset in the header
+    text = r.content.decode("utf-8")  # the bytes are UTF-8 ...
+    assert 'content="text/html;charset=GB2312"' in text  # ... whatever the meta says
+    assert item.title in text
+    assert item.title not in r.content.decode("gb18030", errors="replace")  # trusting the meta gives mojibake
+
+
+def test_big5_page(demo_sites: DemoSites) -> None:
+    item = next(i for i in demo_sites.corpus.by_platform("news") if i.encoding == "big5")
+    r = get(demo_sites, "/news/art/big5.html")
+    assert item.path == "/news/art/big5.html"
+    assert r.headers["content-type"] == "text/html; charset=Big5"
+    with pytest.raises(UnicodeDecodeError):
+        r.content.decode("utf-8")
+    text = r.content.decode("big5")
+    assert '<meta charset="big5">' in text and "臨川縣實驗小學" in text
+
+
+# --- government site --------------------------------------------------------------------------------
+
+
+def test_gov_list_pagination_and_articles(demo_sites: DemoSites) -> None:
+    seen: list[str] = []
+    path: str | None = "/gov/list_1.html"
+    pages = 0
+    while path:
+        s = sel(get(demo_sites, path))
+        pages += 1
+        rows = s.css("ul.news-list li")
+        assert rows
+        for row in rows:
+            assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", row.css("span.date::text").get() or "")
+            seen.append(row.css("a::attr(href)").get() or "")
+        path = s.css("a.next::attr(href)").get()
+    assert 2 <= pages <= 3
+    assert len(seen) == len(demo_sites.corpus.by_platform("gov")) and len(set(seen)) == len(seen)
+    assert get(demo_sites, f"/gov/list_{pages + 1}.html").status_code == 404
+    art = sel(get(demo_sites, seen[0]))
+    assert art.css("h1.article-title::text").get()
+    assert "发布时间" in " ".join(art.css("div.article-info span::text").getall())
+    assert art.css("#zoom p::text").get()
+
+
+# --- news search ------------------------------------------------------------------------------------
+
+
+def test_news_search_results_and_pages(demo_sites: DemoSites) -> None:
+    q = "示例县一中"
+    links: list[str] = []
+    page = 1
+    while True:
+        s = sel(get(demo_sites, f"/search/news?word={quote(q)}&pn={page}"))
+        results = s.css("div.result-op.c-container")
+        if not results:
+            assert "没有找到" in s.get()
+            assert not s.css("#page a.n:contains('下一页')")
+            break
+        for r in results:
+            assert r.css("h3 a::attr(href)").get()
+            assert "".join(r.css("h3 a ::text").getall()).strip()
+            source, when = r.css("div.news-source_Xj4Dv span::text").getall()[:2]
+            assert source
+            assert re.fullmatch(r"\d+(分钟|小时)前|\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}", when), when
+            links.append(r.css("h3 a::attr(href)").get() or "")
+        page += 1
+        assert page < 20
+    assert page >= 3  # more than one page of results
+    assert any("/ext/" in u for u in links) and any("/news/art/" in u for u in links)
+    # The loose matching lets a same-named school of another county in, as real engines do.
+    assert any(ANCHORS["OTHER_COUNTY"].needle in httpx.get(u, timeout=10).text for u in links if "/ext/" in u)
+
+
+def test_news_search_highlights_and_empty_query(demo_sites: DemoSites) -> None:
+    s = sel(get(demo_sites, f"/search/news?word={quote('食堂')}&pn=1"))
+    assert s.css("h3 a em::text").get() == "食堂" or s.css("span.c-color-text em::text").get() == "食堂"
+    assert not sel(get(demo_sites, "/search/news?word=&pn=1")).css("div.result-op")
+
+
+# --- Tieba ------------------------------------------------------------------------------------------
+
+
+def test_tieba_board_list(demo_sites: DemoSites) -> None:
+    tids: list[int] = []
+    pn: str | None = "0"
+    while pn is not None:
+        s = sel(get(demo_sites, f"/tieba/f?kw={quote('示例')}&pn={pn}"))
+        for li in s.css("li.j_thread_list"):
+            field = json.loads(li.attrib["data-field"])
+            tid = int(li.attrib["data-tid"])
+            assert field["id"] == tid
+            item = demo_sites.corpus.find("tieba", tid)
+            assert item is not None
+            assert field["reply_num"] == len(item.replies)
+            assert int(li.css("span.threadlist_rep_num::text").get() or -1) == len(item.replies)
+            assert li.css("a.j_th_tit::attr(href)").get() == f"/tieba/p/{tid}"
+            assert li.css("a.j_th_tit::attr(title)").get() == item.title
+            assert field["author_name"] == item.author
+            tids.append(tid)
+        nxt = s.css("#frs_list_pager a.next::attr(href)").get()
+        pn = re.search(r"pn=(\d+)", nxt).group(1) if nxt else None  # type: ignore[union-attr]
+    assert sorted(tids) == sorted(i.number for i in demo_sites.corpus.by_platform("tieba"))
+    empty = sel(get(demo_sites, f"/tieba/f?kw={quote('不存在的吧')}"))
+    assert not empty.css("li.j_thread_list")
+
+
+def test_tieba_thread_pages(demo_sites: DemoSites) -> None:
+    item = max(demo_sites.corpus.by_platform("tieba"), key=lambda i: len(i.replies))
+    floors: list[int] = []
+    for page in (1, 2):
+        s = sel(get(demo_sites, f"/tieba/p/{item.number}?pn={page}"))
+        assert s.css("h3.core_title_txt::attr(title)").get() == item.title
+        assert "共" in "".join(s.css("li.l_reply_num ::text").getall())
+        for post in s.css("#j_p_postlist div.l_post"):
+            field = json.loads(post.attrib["data-field"])
+            no = field["content"]["post_no"]
+            floors.append(no)
+            pid = post.attrib["data-pid"]
+            text = "".join(post.css(f"div#post_content_{pid} ::text").getall()).strip()
+            tail = post.css("span.tail-info::text").getall()
+            assert f"{no}楼" in tail
+            assert any(re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", t) for t in tail)
+            expected = item.text if no == 1 else item.replies[no - 2].text
+            assert text == expected
+            assert field["author"]["user_name"] == (item.author if no == 1 else item.replies[no - 2].author)
+            # The hidden folded-floor notice is in every floor, outside the post content.
+            assert "该楼层疑似违规已被系统折叠" in post.get() and "折叠" not in text
+    assert floors == list(range(1, len(item.replies) + 2))
+    assert max(floors) > 30
+
+
+def test_tieba_deleted_thread(demo_sites: DemoSites) -> None:
+    r = get(demo_sites, "/tieba/p/1")
+    assert r.status_code == 404 and "该贴已被删除" in r.text
+
+
+# --- Discuz! ----------------------------------------------------------------------------------------
+
+
+def test_discuz_forumdisplay_desktop(demo_sites: DemoSites) -> None:
+    tids = []
+    page = 1
+    while True:
+        s = sel(get(demo_sites, f"/bbs/forum.php?mod=forumdisplay&fid=2&page={page}"))
+        for tb in s.css("tbody[id^=normalthread_]"):
+            tid = int(tb.attrib["id"].split("_")[1])
+            item = demo_sites.corpus.find("discuz", tid)
+            assert item is not None
+            assert "".join(tb.css("a.s.xst::text").getall()) == item.title
+            assert f"tid={tid}" in (tb.css("a.s.xst::attr(href)").get() or "")
+            assert tb.css("td.by cite a::text").get() == item.author
+            assert int(tb.css("td.num a::text").get() or -1) == len(item.replies)
+            assert int(tb.css("td.num em::text").get() or -1) >= 0
+            assert re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", tb.css("td.by em span::text").get() or "")
+            tids.append(tid)
+        if not s.css("div.pg a.nxt"):
+            break
+        page += 1
+    assert page == 2
+    assert sorted(tids) == sorted(i.number for i in demo_sites.corpus.by_platform("discuz"))
+
+
+def test_discuz_viewthread_desktop(demo_sites: DemoSites) -> None:
+    item = next(i for i in demo_sites.corpus.by_platform("discuz") if len(i.replies) + 1 > 10)
+    floors: list[tuple[str, str]] = []
+    for page in (1, 2):
+        s = sel(get(demo_sites, f"/bbs/forum.php?mod=viewthread&tid={item.number}&page={page}"))
+        assert s.css("#thread_subject::text").get() == item.title
+        for post in s.css("#postlist > div[id^=post_]"):
+            pid = post.attrib["id"].split("_")[1]
+            msg = "".join(post.css(f"td#postmessage_{pid} ::text").getall()).strip()
+            when = " ".join(post.css(f"em#authorposton{pid} ::text").getall())
+            title = post.css(f"em#authorposton{pid} span::attr(title)").get()
+            assert when.startswith("发表于")
+            stamp = title or when.removeprefix("发表于").strip()
+            assert re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2} \d{2}:\d{2}", stamp), when
+            floor = "".join(post.css(f"a#postnum{pid} ::text").getall()).strip()
+            floors.append((floor, msg))
+            assert post.css("div.authi a.xw1::text").get()
+    assert floors[0] == ("楼主", item.text)
+    assert floors[1][0] == "沙发" and floors[4][0] == "5#"
+    assert [m for _, m in floors[1:]] == [r.text for r in item.replies]
+
+
+def test_discuz_recent_post_shows_relative_time_with_exact_title(demo_sites: DemoSites) -> None:
+    item = demo_sites.add_post("discuz", text="示例县实验小学今天的家长会几点开始？", title="家长会几点开始")
+    s = sel(get(demo_sites, f"/bbs/forum.php?mod=viewthread&tid={item.number}"))
+    em = s.css("em[id^=authorposton]")[0]
+    assert "分钟前" in "".join(em.css("span ::text").getall()).replace("\xa0", " ")
+    assert re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2} \d{2}:\d{2}", em.css("span::attr(title)").get() or "")
+
+
+def test_discuz_touch_templates(demo_sites: DemoSites) -> None:
+    s = sel(get(demo_sites, "/bbs/forum.php?mod=forumdisplay&fid=2&page=1&mobile=2"))
+    assert not s.css("tbody[id^=normalthread_]")
+    lis = s.css("div.threadlist li")
+    assert len(lis) == 10
+    href = lis[0].css("a::attr(href)").get() or ""
+    assert "mobile=2" in href
+    tid = int(re.search(r"tid=(\d+)", href).group(1))  # type: ignore[union-attr]
+    item = demo_sites.corpus.find("discuz", tid)
+    assert item is not None and lis[0].css("span.by::text").get() == item.author
+    t = sel(get(demo_sites, f"/bbs/forum.php?mod=viewthread&tid={tid}&mobile=2"))
+    messages = ["".join(m.css("::text").getall()).strip() for m in t.css("div.postlist div.message")]
+    assert messages[0] == item.text
+    assert messages[1:] == [r.text for r in item.replies][: len(messages) - 1]
+    assert t.css("div.postlist div.plc li.grey em::text").get() == "楼主"
+
+
+def test_discuz_missing_thread_message(demo_sites: DemoSites) -> None:
+    s = sel(get(demo_sites, "/bbs/forum.php?mod=viewthread&tid=1"))
+    assert "不存在" in (s.css("#messagetext p::text").get() or "")
+
+
+def test_xss_post_is_served_as_text(demo_sites: DemoSites) -> None:
+    (item,) = demo_sites.corpus.anchor_items("XSS")
+    r = get(demo_sites, item.path)
+    assert "<script>alert(1)</script>" not in r.text  # escaped in the markup, like a real forum
+    s = sel(r)
+    assert s.css("#thread_subject::text").get() == item.title  # ... and intact as text
+    body = "".join(s.css("td[id^=postmessage_] ::text").getall())
+    assert "<img src=x onerror=alert(2)>" in body and "javascript:alert(3)" in body
+
+
+# --- Weibo ------------------------------------------------------------------------------------------
+
+
+def _weibo_pages(sites: DemoSites, q: str) -> list[dict]:  # type: ignore[type-arg]
+    pages = []
+    for page in range(1, 30):
+        data = get(sites, WEIBO_SEARCH.format(q=quote(q), page=page)).json()
+        if data["ok"] != 1:
+            assert data["ok"] == 0 and data["msg"] == "这里还没有内容"
+            break
+        pages.append(data)
+    return pages
+
+
+def test_weibo_search_json_shape(demo_sites: DemoSites) -> None:
+    pages = _weibo_pages(demo_sites, "示例县")
+    assert len(pages) >= 3
+    mblogs = []
+    for data in pages:
+        assert set(data["data"]) >= {"cardlistInfo", "cards"}
+        for card in data["data"]["cards"]:
+            assert card["card_type"] == 11
+            for g in card["card_group"]:
+                if g["card_type"] == 9:
+                    mblogs.append(g["mblog"])
+                else:
+                    assert "mblog" not in g
+    assert any(g["card_type"] != 9 for g in pages[0]["data"]["cards"][0]["card_group"])
+    for m in mblogs:
+        assert set(m) >= {
+            "id",
+            "mid",
+            "bid",
+            "text",
+            "created_at",
+            "user",
+            "reposts_count",
+            "comments_count",
+            "attitudes_count",
+            "isLongText",
+        }
+        assert m["user"]["screen_name"]
+        assert demo_sites.corpus.find("weibo", int(m["id"])) is not None
+    formats = {
+        "relative": r"刚刚|\d+分钟前",
+        "today": r"今天 \d{2}:\d{2}",
+        "yesterday": r"昨天 \d{2}:\d{2}",
+        "md": r"\d{2}-\d{2}",
+        "full": r"\w{3} \w{3} \d{2} \d{2}:\d{2}:\d{2} \+0800 \d{4}",
+    }
+    found = {k for m in mblogs for k, p in formats.items() if re.fullmatch(p, m["created_at"])}
+    assert all(any(re.fullmatch(p, m["created_at"]) for p in formats.values()) for m in mblogs)
+    assert {"today", "md", "full"} <= found, found
+    assert any("<a " in m["text"] and "surl-text" in m["text"] for m in mblogs)  # hashtags as links
+    assert any("@" in m["text"] and "href='/n/" in m["text"] for m in mblogs)
+    reposts = [m for m in mblogs if "retweeted_status" in m]
+    assert reposts and all(r["retweeted_status"]["user"]["screen_name"] for r in reposts)
+    rumour = ANCHORS["RUMOUR"].needle
+    assert any(rumour in Selector(text=m["text"]).xpath("string()").get("") for m in mblogs)
+
+
+def test_weibo_long_text_and_extend(demo_sites: DemoSites) -> None:
+    mblogs = [
+        g["mblog"]
+        for d in _weibo_pages(demo_sites, "示例县")
+        for c in d["data"]["cards"]
+        for g in c["card_group"]
+        if g["card_type"] == 9
+    ]
+    long = [m for m in mblogs if m["isLongText"]]
+    assert long
+    m = long[0]
+    assert "全文" in m["text"]
+    ext = get(demo_sites, f"/weibo/statuses/extend?id={m['id']}").json()
+    assert ext["ok"] == 1 and ext["data"]["ok"] == 1
+    full = Selector(text=ext["data"]["longTextContent"]).xpath("string()").get("")
+    item = demo_sites.corpus.find("weibo", int(m["id"]))
+    assert item is not None and full == item.text and len(full) > 140
+    assert get(demo_sites, "/weibo/statuses/extend?id=1").json()["ok"] == 0
+
+
+def test_weibo_status_page_has_render_data(demo_sites: DemoSites) -> None:
+    item = demo_sites.corpus.by_platform("weibo")[0]
+    for key in (item.number, item.bid):
+        r = get(demo_sites, f"/weibo/status/{key}")
+        m = re.search(r"var \$render_data = (\[.*?\])\[0\] \|\| \{\};", r.text, re.S)
+        assert m
+        status = json.loads(m.group(1))[0]["status"]
+        assert status["id"] == str(item.number) and status["user"]["screen_name"] == item.author
+    assert get(demo_sites, "/weibo/status/12345").status_code == 404
+
+
+def test_weibo_topic_api(demo_sites: DemoSites) -> None:
+    q = quote("231522type=1&q=#示例县教育#", safe="")
+    data = get(demo_sites, f"/weibo/api/container/getIndex?containerid={q}&page_type=searchall&page=1").json()
+    ids = {g["mblog"]["id"] for c in data["data"]["cards"] for g in c["card_group"] if g["card_type"] == 9}
+    topic = {str(i.number) for i in demo_sites.corpus.by_platform("weibo") if i.topic}
+    assert ids and ids <= topic
+
+
+def test_weibo_topic_page_has_no_posts_in_its_markup(demo_sites: DemoSites) -> None:
+    html = get(demo_sites, "/weibo/topic.html").text
+    s = Selector(text=html)
+    assert not s.css("div.card") and not s.css(".weibo-text")
+    for item in demo_sites.corpus.by_platform("weibo"):
+        if item.topic:
+            assert item.text[:12] not in html
+    assert "fetch(" in html and "/weibo/api/container/getIndex" in html
+
+
+@pytest.mark.browser
+def test_weibo_topic_page_renders_in_chromium(demo_sites: DemoSites) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("the system Chromium (/usr/bin/chromium) is not installed")
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+    ]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args)
+        try:
+            page = browser.new_page()
+            page.goto(demo_sites.url("/weibo/topic.html"))
+            page.wait_for_selector("body[data-loaded='1']", timeout=30_000)
+            cards = page.query_selector_all("div.card")
+            texts = [c.query_selector(".weibo-text").inner_text() for c in cards]  # type: ignore[union-attr]
+            authors = [c.query_selector(".m-text-cut").inner_text() for c in cards]  # type: ignore[union-attr]
+            times = [c.query_selector(".time").inner_text() for c in cards]  # type: ignore[union-attr]
+        finally:
+            browser.close()
+    topic = [i for i in demo_sites.corpus.by_platform("weibo") if i.topic]
+    assert len(cards) == len(topic)
+    assert any(ANCHORS["FOOD_POISONING"].needle in t for t in texts)
+    assert all(a for a in authors) and all(t for t in times)
+
+
+# --- live posts, logging, concurrency -----------------------------------------------------------
+
+
+def test_added_post_appears_at_once_everywhere(demo_sites: DemoSites) -> None:
+    w = demo_sites.add_post("weibo", text="示例县第二中学门口新开了文具店，测试新增微博", topic=True)
+    data = get(demo_sites, WEIBO_SEARCH.format(q=quote("示例县"), page=1)).json()
+    ids = [g["mblog"]["id"] for c in data["data"]["cards"] for g in c["card_group"] if g["card_type"] == 9]
+    assert str(w.number) in ids
+    first = next(
+        g["mblog"]
+        for c in data["data"]["cards"]
+        for g in c["card_group"]
+        if g["card_type"] == 9 and g["mblog"]["id"] == str(w.number)
+    )
+    assert first["created_at"] in ("刚刚", "1分钟前")
+    t = demo_sites.add_post("tieba", text="新帖测试内容", title="示例县一中新帖测试")
+    s = sel(get(demo_sites, f"/tieba/f?kw={quote('示例')}"))
+    assert str(t.number) in s.css("li.j_thread_list::attr(data-tid)").getall()
+    n = demo_sites.add_post("news", text="示例县新闻测试正文。", title="示例县新闻测试标题")
+    assert n.title in get(demo_sites, "/news/rss.xml").text
+    assert get(demo_sites, n.path).status_code == 200
+    d = demo_sites.add_post("discuz", text="论坛新帖正文", title="论坛新帖测试")
+    assert f"normalthread_{d.number}" in get(demo_sites, "/bbs/forum.php?mod=forumdisplay&fid=2").text
+    with pytest.raises(ValueError):
+        demo_sites.add_post("myspace", text="x")
+
+
+def test_request_log(demo_sites: DemoSites) -> None:
+    get(demo_sites, "/robots.txt")
+    get(demo_sites, "/nothing-here")
+    assert ("GET", "/robots.txt", 200) in demo_sites.requests
+    assert ("GET", "/nothing-here", 404) in demo_sites.requests
+
+
+def test_concurrent_requests(demo_sites: DemoSites) -> None:
+    paths = [i.path for i in demo_sites.corpus.items if not i.deleted][:60] + ["/news/rss.xml", "/tieba/f?kw=示例"] * 10
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def worker(chunk: list[str]) -> None:
+        with httpx.Client(timeout=30) as client:
+            for p in chunk:
+                code = client.get(demo_sites.url(p)).status_code
+                with lock:
+                    statuses.append(code)
+
+    threads = [threading.Thread(target=worker, args=(paths[k::16],)) for k in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(statuses) == len(paths)
+    assert set(statuses) == {200}
+    assert demo_sites.errors == []
+
+
+# --- faults -------------------------------------------------------------------------------------
+
+
+def test_fault_kinds_are_validated(demo_sites: DemoSites) -> None:
+    with pytest.raises(ValueError):
+        demo_sites.set_fault("/news/", "meteor")
+    with pytest.raises(ValueError):
+        demo_sites.set_fault("news/", "http_404")
+    assert len(FAULT_KINDS) == 10
+
+
+def test_fault_http_404_and_clear(demo_sites: DemoSites) -> None:
+    demo_sites.set_fault("/news/rss.xml", "http_404")
+    assert get(demo_sites, "/news/rss.xml").status_code == 404
+    assert get(demo_sites, "/gov/list_1.html").status_code == 200  # other prefixes unaffected
+    demo_sites.clear_faults()
+    assert get(demo_sites, "/news/rss.xml").status_code == 200
+
+
+def test_fault_500_then_ok(demo_sites: DemoSites) -> None:
+    demo_sites.set_fault("/gov/", "http_500_then_ok", times=2)
+    codes = [get(demo_sites, "/gov/list_1.html").status_code for _ in range(3)]
+    assert codes == [500, 500, 200]
+
+
+def test_fault_slow(demo_sites: DemoSites) -> None:
+    demo_sites.set_fault("/gov/list_1.html", "slow", seconds=1.5)
+    with pytest.raises(httpx.ReadTimeout):
+        get(demo_sites, "/gov/list_1.html", timeout=0.3)
+    assert get(demo_sites, "/gov/list_1.html", timeout=10).status_code == 200
+
+
+def test_fault_truncated(demo_sites: DemoSites) -> None:
+    full = get(demo_sites, "/tieba/f?kw=示例").content
+    demo_sites.set_fault("/tieba/f", "truncated")
+    r = get(demo_sites, "/tieba/f?kw=示例")
+    assert r.status_code == 200
+    assert int(r.headers["content-length"]) == len(r.content) < len(full)
+    assert full.startswith(r.content)
+    assert r.content.rfind(b"<") > r.content.rfind(b">")  # cut inside a tag
+    assert not r.content.rstrip().endswith(b"</html>")
+
+
+def test_fault_huge_with_length(demo_sites: DemoSites) -> None:
+    demo_sites.set_fault("/news/art/", "huge")
+    size = 0
+    with httpx.stream("GET", demo_sites.url("/news/art/1.html"), timeout=30) as r:
+        assert int(r.headers["content-length"]) == HUGE_BYTES
+        for chunk in r.iter_bytes():
+            size += len(chunk)
+    assert size == HUGE_BYTES
+
+
+def test_fault_huge_chunked_client_can_hang_up(demo_sites: DemoSites) -> None:
+    demo_sites.set_fault("/news/art/", "huge", chunked=True)
+    got = 0
+    with httpx.stream("GET", demo_sites.url("/news/art/1.html"), timeout=30) as r:
+        assert "content-length" not in r.headers and r.headers["transfer-encoding"] == "chunked"
+        for chunk in r.iter_bytes():
+            got += len(chunk)
+            if got > 1_000_000:
+                break  # like a crawler's maximum page size
+    assert got > 1_000_000
+    # The server survives the client hanging up.
+    demo_sites.clear_faults()
+    assert get(demo_sites, "/robots.txt").status_code == 200
+
+
+def test_fault_redirect_loop(demo_sites: DemoSites) -> None:
+    demo_sites.set_fault("/bbs/", "redirect_loop")
+    r = get(demo_sites, "/bbs/forum.php?mod=forumdisplay&fid=2")
+    assert r.status_code == 302
+    with pytest.raises(httpx.TooManyRedirects):
+        get(demo_sites, "/bbs/forum.php?mod=forumdisplay&fid=2", follow_redirects=True)
+
+
+def test_fault_login_expired(demo_sites: DemoSites) -> None:
+    demo_sites.set_fault("/weibo/api/", "login_expired")
+    data = get(demo_sites, WEIBO_SEARCH.format(q=quote("示例县"), page=1)).json()
+    assert data["ok"] == -100 and data["url"].startswith("https://passport.weibo.cn/signin/welcome")
+
+
+def test_fault_redesign(demo_sites: DemoSites) -> None:
+    demo_sites.set_fault("/tieba/f", "redesign")
+    demo_sites.set_fault("/bbs/forum.php?mod=forumdisplay", "redesign")
+    demo_sites.set_fault("/weibo/api/", "redesign")
+    s = sel(get(demo_sites, "/tieba/f?kw=示例"))
+    assert not s.css("li.j_thread_list") and not s.css("a.j_th_tit")
+    assert demo_sites.corpus.by_platform("tieba")[0].title.split("<")[0][:6] in s.get()  # content still there
+    d = sel(get(demo_sites, "/bbs/forum.php?mod=forumdisplay&fid=2"))
+    assert not d.css("tbody[id^=normalthread_]") and not d.css("a.xst")
+    w = get(demo_sites, WEIBO_SEARCH.format(q=quote("示例县"), page=1)).json()
+    assert "cards" not in json.dumps(w).replace("x_cards", "")
+    assert sel(get(demo_sites, "/gov/list_1.html")).css("ul.news-list li")  # unaffected
+
+
+def test_fault_login_wall(demo_sites: DemoSites) -> None:
+    demo_sites.set_fault("/bbs/forum.php?mod=viewthread", "login_wall")
+    r = get(demo_sites, "/bbs/forum.php?mod=viewthread&tid=3101")
+    assert r.status_code == 200
+    s = sel(r)
+    assert s.css("input[type=password]") and "登录" in s.css("title::text").get("")
+    assert not s.css("div[id^=post_]")
+
+
+def test_fault_drop(demo_sites: DemoSites) -> None:
+    demo_sites.set_fault("/ext/", "drop")
+    with pytest.raises(httpx.RemoteProtocolError):
+        get(demo_sites, "/ext/1.html")
+    assert ("GET", "/ext/1.html", 0) in demo_sites.requests
+
+
+def test_latest_fault_wins_and_faults_cleared_between_tests(demo_sites: DemoSites) -> None:
+    assert get(demo_sites, "/ext/1.html").status_code == 200  # the drop fault of the last test is gone
+    demo_sites.set_fault("/ext/", "http_404")
+    demo_sites.set_fault("/ext/1", "login_wall")
+    assert get(demo_sites, "/ext/1.html").status_code == 200
+    assert get(demo_sites, "/ext/2.html").status_code == 404
+
+
+# --- run as a process ---------------------------------------------------------------------------
+
+
+def test_runs_as_a_process() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "yuqing.demo.sites", "--port", "0", "--seed", "5"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        base = proc.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", base), base
+        assert httpx.get(base + "/news/rss.xml", timeout=10).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
