@@ -49,7 +49,8 @@ def sample_docs(n: int, seed: int = 7, start: datetime | None = None, days: int 
         sensitive = category != "none"
         published = start + timedelta(seconds=rng.randrange(days * 86400))
         title = f"{name}{subject}{rng.choice(['问题', '情况', '怎么回事?', '引关注'])}"
-        body = ",".join([f"{rng.choice(OPENINGS)}{name}{subject}", rng.choice(DETAILS), rng.choice(DETAILS)])
+        # 2–5 clauses: about 100–200 characters, like a forum post or a short news item.
+        body = ",".join([f"{rng.choice(OPENINGS)}{name}{subject}", *rng.sample(DETAILS, rng.randint(2, 5))])
         if rng.random() < 0.3:
             body += f"。另外{SCHOOL_NAMES[rng.choice(SCHOOLS)]}也有类似情况,{rng.choice(DETAILS)}"
         yield IndexDoc(

@@ -47,7 +47,7 @@ from alerting.index.tokens import Tokenize, WordCutter
 from yuqing.errors import InputError
 
 DEFAULT_PREFIX = "yuqing-posts"
-BULK_CHUNK = 500
+BULK_CHUNK = 2000  # documents per bulk request (~2 MB for typical posts)
 # Bulk items failing with these statuses are worth another try (overload, shard not ready).
 RETRYABLE = {429, 502, 503, 504}
 _AGG_FIELDS = {"school": "schools", "category": "category", "severity": "severity", "status": "status",
@@ -147,7 +147,11 @@ class ElasticsearchIndex:
             "index_patterns": [f"{self.prefix}-*"],
             "priority": 200,
             "template": {
-                "settings": {"number_of_shards": 1, "number_of_replicas": self.replicas, "analysis": ANALYSIS},
+                "settings": {"number_of_shards": 1, "number_of_replicas": self.replicas, "analysis": ANALYSIS,
+                             # Monitors look minutes, not seconds, after a crawl: fewer refreshes
+                             # leave more of two cores to indexing. Searches right after
+                             # indexing call refresh() explicitly.
+                             "refresh_interval": "5s"},
                 "mappings": MAPPINGS,
                 "aliases": {self.alias: {}},
             },
@@ -167,7 +171,7 @@ class ElasticsearchIndex:
         batch: list[IndexDoc] = []
         for doc in docs:
             batch.append(doc)
-            if len(batch) >= BULK_CHUNK * 4:
+            if len(batch) >= BULK_CHUNK * 2:
                 report.merge(self._index_batch(batch))
                 batch = []
         if batch:
