@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
@@ -106,8 +107,12 @@ def seeded(web_store: Store, cfg: Config, demo_passwords: dict[str, str]) -> See
 
 @pytest.fixture
 def web_client(cfg: Config, web_store: Store, demo_passwords: dict[str, str]) -> Iterator[object]:
-    from fastapi.testclient import TestClient
     from yuqing.web.app import create_app
+
+    with warnings.catch_warnings():
+        # Starlette warns at import that it prefers the httpx2 package; httpx works the same here.
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
 
     with TestClient(create_app(cfg, web_store), base_url="http://testserver") as client:
         yield client
@@ -117,6 +122,7 @@ def web_client(cfg: Config, web_store: Store, demo_passwords: dict[str, str]) ->
 def live_ui(cfg: Config, web_store: Store, demo_passwords: dict[str, str]) -> Iterator[str]:
     """The web UI under a real uvicorn on 127.0.0.1, a free port; yields its base URL."""
     import uvicorn
+
     from yuqing.web.app import create_app
 
     server = uvicorn.Server(uvicorn.Config(create_app(cfg, web_store), host="127.0.0.1", port=0,
@@ -132,3 +138,47 @@ def live_ui(cfg: Config, web_store: Store, demo_passwords: dict[str, str]) -> It
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+def csrf_of(html: str) -> str:
+    import re
+
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m, "page has no CSRF field"
+    return m.group(1)
+
+
+def login(client: Any, username: str, password: str) -> Any:
+    """Log a TestClient in through the real form; returns the response after the redirect."""
+    page = client.get("/login")
+    return client.post("/login", data={"csrf": csrf_of(page.text), "username": username, "password": password,
+                                       "next": "/queue"})
+
+
+@pytest.fixture
+def web_app(cfg: Config, web_store: Store, demo_passwords: dict[str, str]) -> Any:
+    from yuqing.web.app import create_app
+
+    return create_app(cfg, web_store)
+
+
+@pytest.fixture
+def client_as(web_app: Any, demo_passwords: dict[str, str]) -> Iterator[Any]:
+    """``client_as("officer_chen")`` → a TestClient logged in as that demo user (None: anonymous)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+    made: list[Any] = []
+
+    def make(username: str | None) -> Any:
+        client = TestClient(web_app, base_url="http://testserver", follow_redirects=False)
+        client.__enter__()
+        made.append(client)
+        if username:
+            r = login(client, username, demo_passwords[username])
+            assert r.status_code == 303, r.text
+        return client
+
+    yield make
+    for c in made:
+        c.__exit__(None, None, None)

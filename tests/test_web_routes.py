@@ -1,0 +1,118 @@
+"""Every page × every role, over HTTP: login required, role checks and school scope on the server."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from alerting.store.tables import AnalysisRow, AuditRow
+
+ROLES = ["admin", "leader_zhang", "officer_chen", "monitor_wang", None]
+
+
+def _paths(seeded, web_store):  # type: ignore[no-untyped-def]
+    with web_store.session() as s:
+        from alerting.store.tables import WarningRow
+
+        ev = s.get(WarningRow, seeded.other).event_id
+        other_post = s.scalars(select(AnalysisRow.post_id).where(AnalysisRow.event_id == ev)).first()
+        ev = s.get(WarningRow, seeded.mine).event_id
+        my_post = s.scalars(select(AnalysisRow.post_id).where(AnalysisRow.event_id == ev)).first()
+    return {
+        "queue": "/queue",
+        "dashboard": "/dashboard",
+        "search": "/search",
+        "audit": "/audit",
+        "mine": f"/warnings/{seeded.mine}",
+        "mine_form": f"/warnings/{seeded.mine}/form",
+        "mine_export": f"/warnings/{seeded.mine}/export?format=docx",
+        "mine_evidence": f"/posts/{my_post}/evidence",
+        "other": f"/warnings/{seeded.other}",
+        "other_form": f"/warnings/{seeded.other}/form",
+        "other_export": f"/warnings/{seeded.other}/export?format=xlsx",
+        "other_evidence": f"/posts/{other_post}/evidence",
+        "health_warning": f"/warnings/{seeded.health}",
+    }
+
+
+def _expected(role: str | None, name: str) -> int:
+    if role is None:
+        return 303  # to the login page
+    if name == "audit" and role in ("officer_chen", "monitor_wang"):
+        return 403
+    if role == "monitor_wang" and (name.startswith("other") or name == "health_warning"):
+        return 404  # the same answer as a missing id: guessing tells nothing
+    return 200
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_for_every_role(client_as, seeded, web_store, role):  # type: ignore[no-untyped-def]
+    client = client_as(role)
+    for name, path in _paths(seeded, web_store).items():
+        r = client.get(path)
+        assert r.status_code == _expected(role, name), (role, name, path, r.text[:300])
+        if r.status_code == 303:
+            assert r.headers["location"].startswith("/login?next=")
+
+
+def test_monitor_guessing_ids_sees_nothing(client_as, seeded):  # type: ignore[no-untyped-def]
+    client = client_as("monitor_wang")
+    queue = client.get("/queue?status=").text
+    assert "西河乡中心小学老师体罚" not in queue and f"/warnings/{seeded.other}\"" not in queue
+    missing = client.get("/warnings/999999")
+    guessed = client.get(f"/warnings/{seeded.other}")
+    assert missing.status_code == guessed.status_code == 404
+    assert "体罚" not in guessed.text
+    r = client.post(f"/warnings/{seeded.other}/actions/note",
+                    data={"csrf": _csrf(client, f"/warnings/{seeded.mine}"), "note": "x"})
+    assert r.status_code == 404
+
+
+def _csrf(client, path):  # type: ignore[no-untyped-def]
+    from tests.plugins.web import csrf_of
+
+    return csrf_of(client.get(path).text)
+
+
+def test_every_post_route_needs_the_csrf_token(client_as, seeded):  # type: ignore[no-untyped-def]
+    client = client_as("admin")
+    import importlib
+    import pkgutil
+
+    import yuqing.web.views as views
+
+    posts = []
+    for info in pkgutil.iter_modules(views.__path__):
+        router = importlib.import_module(f"yuqing.web.views.{info.name}").router
+        posts += [r.path for r in router.routes if "POST" in (getattr(r, "methods", None) or set())]
+    assert len(posts) >= 4
+    for path in posts:
+        url = path.replace("{warning_id}", str(seeded.mine)).replace("{action}", "note")
+        r = client.post(url, data={"note": "x", "username": "admin", "password": "demo-admin-2026"})
+        assert r.status_code == 403, (url, r.status_code)
+        assert "CSRF" in r.text
+        r = client.post(url, data={"csrf": "forged-token", "note": "x"})
+        assert r.status_code == 403, url
+
+
+def test_healthz_is_public_and_small(client_as):  # type: ignore[no-untyped-def]
+    r = client_as(None).get("/healthz")
+    assert r.status_code == 200
+    assert r.json() == {"ok": True, "db": True, "outbox_backlog": 0}
+
+
+def test_unknown_page_is_404_page(client_as):  # type: ignore[no-untyped-def]
+    r = client_as("admin").get("/no/such/page")
+    assert r.status_code == 404 and "页面不存在" in r.text
+
+
+def test_evidence_view_is_plain_text_sandboxed_and_audited(client_as, seeded, web_store):  # type: ignore[no-untyped-def]
+    path = _paths(seeded, web_store)["mine_evidence"]
+    r = client_as("officer_chen").get(path)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    assert "sandbox" in r.headers["content-security-policy"]
+    assert "<html><body><h1>" in r.text and "SHA-256" in r.text
+    with web_store.session() as s:
+        row = s.scalars(select(AuditRow).where(AuditRow.action == "view_evidence")).one()
+        assert row.actor == "officer_chen" and row.details["post_id"] == path.split("/")[2]

@@ -1,0 +1,126 @@
+"""The whole procedure through the web forms, each step by the role the bureau gives it."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from alerting.store.tables import AuditRow, LabelRow, WarningRow
+from tests.plugins.web import csrf_of
+
+
+def _act(client, wid, action, **data):  # type: ignore[no-untyped-def]
+    token = csrf_of(client.get(f"/warnings/{wid}").text)
+    return client.post(f"/warnings/{wid}/actions/{action}", data={"csrf": token, **data})
+
+
+def test_walk_the_procedure(client_as, seeded, web_store):  # type: ignore[no-untyped-def]
+    officer, leader, monitor = client_as("officer_chen"), client_as("leader_zhang"), client_as("monitor_wang")
+    wid = seeded.mine
+    page = officer.get(f"/warnings/{wid}").text
+    assert "确认预警" in page and "排除误报" in page and "审核回复" not in page
+    steps = [
+        (officer, "confirm", {"category": "inquiry", "severity": "III", "opinion": "家长询问属实,需当日答复"}),
+        (monitor, "report", {"to": "分管副局长", "at": "", "content": "登记表及情况说明"}),
+        (officer, "handle", {"measures": "责成学校核查食堂,当日反馈"}),
+        (officer, "draft_response", {"response_kind": "reply", "content": "已核查,食材合格", "referred_to": ""}),
+        (leader, "approve_response", {"response_kind": "reply", "content": "经核查食材合格,已公开答复",
+                                      "referred_to": "", "published_at": ""}),
+        (officer, "track", {"plan": "跟踪三天"}),
+        (leader, "close", {"evaluation": "good", "summary": "家长认可答复,舆情平息"}),
+    ]
+    for client, action, data in steps:
+        r = _act(client, wid, action, **data)
+        assert r.status_code == 303, (action, r.text[:500])
+        assert r.headers["location"] == f"/warnings/{wid}?done={action}"
+    page = leader.get(f"/warnings/{wid}?done=close").text
+    assert "已完成: 办结" in page and "已办结" in page and "家长认可答复" in page
+    with web_store.session() as s:
+        assert s.get(WarningRow, wid).status == "closed"
+        audit = [a.action for a in s.scalars(select(AuditRow).where(AuditRow.warning_id == wid)
+                                              .order_by(AuditRow.id))]
+        assert audit == [a for _, a, _ in steps]
+        assert s.scalars(select(LabelRow).where(LabelRow.warning_id == wid)).all()
+    # The 登记表 has gathered the whole story by itself.
+    form = officer.get(f"/warnings/{wid}/form").text
+    for text in ("家长询问属实", "分管副局长", "责成学校核查食堂", "经核查食材合格", "跟踪三天", "家长认可答复",
+                 "示例县第一中学", "询问/置疑/诉求"):
+        assert text in form, text
+
+
+def test_bad_input_message_next_to_the_field_and_nothing_saved(client_as, seeded, web_store):  # type: ignore[no-untyped-def]
+    officer = client_as("officer_chen")
+    r = _act(officer, seeded.mine, "confirm", category="", severity="III", opinion="")
+    assert r.status_code == 400
+    assert 'class="field-error"' in r.text and "请选择舆情类别" in r.text and "请填写研判意见" in r.text
+    assert 'selected>' in r.text  # the severity chosen is kept
+    with web_store.session() as s:
+        assert s.get(WarningRow, seeded.mine).status == "new"
+        assert s.scalars(select(AuditRow).where(AuditRow.warning_id == seeded.mine)).first() is None
+
+
+def test_refused_transition_and_role_have_clear_messages(client_as, seeded):  # type: ignore[no-untyped-def]
+    officer, monitor = client_as("officer_chen"), client_as("monitor_wang")
+    r = _act(officer, seeded.mine, "close", evaluation="good", summary="x")
+    assert r.status_code == 409 and "当前状态为“待研判”,不能执行“办结”" in r.text
+    r = _act(monitor, seeded.mine, "confirm", category="inquiry", severity="III", opinion="x")
+    assert r.status_code == 403 and "只能由" in r.text
+    assert 'id="act-confirm"' not in monitor.get(f"/warnings/{seeded.mine}").text
+    r = _act(officer, seeded.mine, "no_such_action")
+    assert r.status_code == 409 and "未知操作" in r.text
+
+
+def test_form_edit_keeps_people_edits_and_export_is_audited(client_as, seeded, web_store):  # type: ignore[no-untyped-def]
+    officer = client_as("officer_chen")
+    page = officer.get(f"/warnings/{seeded.mine}/form").text
+    r = officer.post(f"/warnings/{seeded.mine}/form", data={"csrf": csrf_of(page), "opinion": "人工填写的研判意见",
+                                                             "filled_by": "陈干事(值班)"})
+    assert r.status_code == 303
+    page = officer.get(f"/warnings/{seeded.mine}/form").text
+    assert "人工填写的研判意见" in page and "已人工修改" in page
+    r = officer.get(f"/warnings/{seeded.mine}/export?format=xlsx")
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    ws = load_workbook(io.BytesIO(r.content)).active
+    cells = {ws.cell(row=i, column=1).value: ws.cell(row=i, column=2).value for i in range(2, ws.max_row + 1)}
+    assert cells["研判意见"] == "人工填写的研判意见" and cells["填表人"] == "陈干事(值班)"
+    # Clearing a field brings the automatic value back.
+    page = officer.get(f"/warnings/{seeded.mine}/form").text
+    officer.post(f"/warnings/{seeded.mine}/form", data={"csrf": csrf_of(page), "opinion": ""})
+    assert "人工填写的研判意见" not in officer.get(f"/warnings/{seeded.mine}/form").text
+    with web_store.session() as s:
+        acts = [a.action for a in s.scalars(select(AuditRow).where(AuditRow.warning_id == seeded.mine))]
+        assert acts.count("edit_form") == 2 and acts.count("export_form") == 1
+    r = officer.get(f"/warnings/{seeded.mine}/export?format=pdf")
+    assert r.status_code == 400 and "不支持的格式" in r.text
+
+
+def test_queue_filters_and_overdue_in_red(client_as, seeded, web_store, cfg):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from tests.plugins.web import seed_warning
+    from yuqing.model import utcnow
+
+    with web_store.session() as s:
+        late = seed_warning(s, cfg, category="incident", title="两天前的事件", created_at=utcnow() - timedelta(days=2))
+    client = client_as("leader_zhang")
+    page = client.get("/queue").text
+    assert page.index(f'href="/warnings/{late}"') < page.index(f'href="/warnings/{seeded.mine}"')
+    assert 'class="row-overdue"' in page and "已超时" in page
+    only = client.get("/queue?overdue=1").text
+    assert f'href="/warnings/{late}"' in only and f'href="/warnings/{seeded.mine}"' not in only
+    assert f'/warnings/{seeded.other}"' in client.get("/queue?school=xihe-central-primary").text
+    assert f'/warnings/{seeded.mine}"' not in client.get("/queue?school=xihe-central-primary").text
+    bad = client.get("/queue?severity=V")
+    assert bad.status_code == 400 and "未知等级" in bad.text
+
+
+def test_dashboard_and_audit_pages(client_as, seeded):  # type: ignore[no-untyped-def]
+    leader = client_as("leader_zhang")
+    dash = leader.get("/dashboard").text
+    assert "今日新增预警" in dash and "数据源状态" in dash and "示例日报(RSS)" in dash
+    leader.get(f"/warnings/{seeded.mine}/export?format=docx")
+    audit = leader.get("/audit").text
+    assert "导出登记表" in audit and "leader_zhang" in audit and "登录" in audit
+    assert leader.get("/audit?action=export_form").text.count("导出登记表") >= 1
