@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from alerting.index.protocol import NO_WARNING, IndexDoc
@@ -45,7 +45,7 @@ def build_doc(post: PostRow, analysis: AnalysisRow | None, warning: WarningRow |
     )
 
 
-def _joined():  # type: ignore[no-untyped-def]
+def _joined() -> Select[PostRow, AnalysisRow, WarningRow]:
     return (
         select(PostRow, AnalysisRow, WarningRow)
         .outerjoin(AnalysisRow, AnalysisRow.post_id == PostRow.id)

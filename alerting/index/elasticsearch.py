@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import timezone
-from typing import Any
+from typing import Any, Literal
 
 from elasticsearch import (
     ApiError,
@@ -402,7 +402,9 @@ class _unavailable_on_connection_error:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> Literal[False]:
         if exc is None:
             return False
         if isinstance(exc, (EsConnectionError, TransportError)):

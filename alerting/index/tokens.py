@@ -24,7 +24,8 @@ def _base_cut() -> Tokenize:
     try:
         import rjieba
 
-        return rjieba.cut  # type: ignore[no-any-return]
+        cut: Tokenize = rjieba.cut
+        return cut
     except ImportError:  # pragma: no cover - rjieba is a declared dependency
         import jieba
 

@@ -24,7 +24,7 @@ def _category(v: str) -> str:
 
 
 def _severity(v: str | None) -> str:
-    return SEVERITY_LABELS[Severity(v)] if v in Severity.__members__ else (v or "—")
+    return SEVERITY_LABELS[Severity(v)] if v is not None and v in Severity.__members__ else (v or "—")
 
 
 def _status(v: str) -> str:
