@@ -11,7 +11,8 @@ import re
 import subprocess
 import sys
 import threading
-from email.utils import parsedate_to_datetime
+from datetime import timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -498,6 +499,28 @@ def test_added_post_appears_at_once_everywhere(demo_sites: DemoSites) -> None:
         demo_sites.add_post("myspace", text="x")
 
 
+def test_gzip_and_conditional_requests(demo_sites: DemoSites) -> None:
+    item = demo_sites.corpus.by_platform("gov")[0]
+    with httpx.Client(timeout=10) as client:
+        r = client.get(demo_sites.url(item.path), headers={"Accept-Encoding": "gzip"})
+        assert r.headers["content-encoding"] == "gzip" and item.title in r.text
+        raw = client.get(demo_sites.url(item.path), headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in raw.headers and raw.text == r.text
+        etag, modified = r.headers["etag"], r.headers["last-modified"]
+        assert parsedate_to_datetime(modified) == item.published_at.replace(second=0, microsecond=0)
+        again = client.get(demo_sites.url(item.path), headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b""
+        since = client.get(demo_sites.url(item.path), headers={"If-Modified-Since": modified})
+        assert since.status_code == 304
+        older = format_datetime(item.published_at - timedelta(days=1), usegmt=True)
+        assert client.get(demo_sites.url(item.path), headers={"If-Modified-Since": older}).status_code == 200
+        # A thread changes when someone replies: its Last-Modified follows the newest floor.
+        thread = demo_sites.corpus.by_platform("tieba")[0]
+        t = client.get(demo_sites.url(thread.path))
+        newest = max([thread.published_at, *(x.published_at for x in thread.replies)])
+        assert parsedate_to_datetime(t.headers["last-modified"]) == newest.replace(microsecond=0)
+
+
 def test_request_log(demo_sites: DemoSites) -> None:
     get(demo_sites, "/robots.txt")
     get(demo_sites, "/nothing-here")
@@ -560,9 +583,10 @@ def test_fault_slow(demo_sites: DemoSites) -> None:
 
 
 def test_fault_truncated(demo_sites: DemoSites) -> None:
-    full = get(demo_sites, "/tieba/f?kw=示例").content
+    plain = {"Accept-Encoding": "identity"}  # compare raw bytes with the honest Content-Length
+    full = get(demo_sites, "/tieba/f?kw=示例", headers=plain).content
     demo_sites.set_fault("/tieba/f", "truncated")
-    r = get(demo_sites, "/tieba/f?kw=示例")
+    r = get(demo_sites, "/tieba/f?kw=示例", headers=plain)
     assert r.status_code == 200
     assert int(r.headers["content-length"]) == len(r.content) < len(full)
     assert full.startswith(r.content)

@@ -114,6 +114,8 @@ class DemoCorpus:
     county: str = "示例县"
     tieba_board: str = "示例"
     forum_name: str = "示例论坛"
+    _index: dict[tuple[str, int], DemoItem] = field(default_factory=dict, repr=False, compare=False)
+    _indexed: int = field(default=-1, repr=False, compare=False)
 
     def by_platform(self, platform: str) -> list[DemoItem]:
         """Items of one platform, newest first (the order lists and feeds show)."""
@@ -128,10 +130,11 @@ class DemoCorpus:
         raise KeyError(key)
 
     def find(self, platform: str, number: int) -> DemoItem | None:
-        for item in self.items:
-            if item.platform == platform and item.number == number:
-                return item
-        return None
+        """The item a URL names; an index rebuilt when items were added (the sites look up every request)."""
+        if self._indexed != len(self.items):
+            self._index = {(i.platform, i.number): i for i in self.items}
+            self._indexed = len(self.items)
+        return self._index.get((platform, number))
 
     def with_needle(self, needle: str) -> list[DemoItem]:
         return [i for i in self.items if needle in i.title or needle in i.text]
@@ -712,6 +715,7 @@ class _Builder:
         self.county = county
         self.others = others or ["邻县", "临川县", "河西县"]
         self.items: list[DemoItem] = []
+        self.per_platform: dict[str, int] = {}
         self.next_number = dict(_FIRST_NUMBER)
 
     # small helpers
@@ -766,8 +770,9 @@ class _Builder:
         published_at: datetime | None = None,
         **truth: Any,
     ) -> DemoItem:
+        self.per_platform[platform] = self.per_platform.get(platform, 0) + 1
         item = DemoItem(
-            key=f"{platform}-{sum(1 for i in self.items if i.platform == platform) + 1}",
+            key=f"{platform}-{self.per_platform[platform]}",
             platform=platform,
             number=number or self.number(platform),
             title=title,
@@ -844,11 +849,15 @@ def _near_copy(rng: random.Random, text: str) -> str:
     return text
 
 
-def build_corpus(cfg: Config | None = None, seed: int = DEFAULT_SEED, now: datetime | None = None) -> DemoCorpus:
+def build_corpus(
+    cfg: Config | None = None, seed: int = DEFAULT_SEED, now: datetime | None = None, scale: int = 0
+) -> DemoCorpus:
     """The demo corpus for the configured county (the sample 示例县 when cfg is None).
 
     ``now`` defaults to the current hour (not minute) so that two demo runs a few minutes apart see the
-    same publish times.
+    same publish times. ``scale`` adds that many generated items (half government articles behind the
+    paged list, a quarter Tieba threads, a quarter Discuz! threads, each thread with 2-15 replies) for
+    crawl benchmarks; the default corpus is unchanged by it.
     """
     if now is None:
         now = utcnow().replace(minute=0, second=0, microsecond=0)
@@ -863,6 +872,8 @@ def build_corpus(cfg: Config | None = None, seed: int = DEFAULT_SEED, now: datet
     _tieba(b)
     _discuz(b)
     _weibo(b)
+    if scale:
+        _scale(b, scale)
     board = (cfg.county.short_name if cfg and cfg.county.short_name else county.rstrip("县区市")) or county
     return DemoCorpus(seed=seed, now=now, items=b.items, county=county, tieba_board=board, forum_name=f"{board}论坛")
 
@@ -1368,6 +1379,22 @@ def _weibo(b: _Builder) -> None:
         category=Category.inquiry,
         story="zoning",
     )
+
+
+def _scale(b: _Builder, n: int) -> None:
+    """n extra items for crawl benchmarks, made from the same templates (ground truth included)."""
+    pieces = [*_SENSITIVE, *_ORDINARY, *_ORDINARY]  # still mostly ordinary
+    for k in range(n):
+        t = pieces[k % len(pieces)]
+        school = b.school_for(t)
+        truth: dict[str, Any] = dict(schools=(school.id,), relevant=True, category=t.category)
+        platform = "gov" if k % 4 < 2 else ("tieba" if k % 4 == 2 else "discuz")
+        if platform == "gov":
+            body = b.article_body(b.fill(t.body, school), school, b.rng.randint(1, 4))
+            b.add("gov", b.fill(t.title, school), body, **truth)
+        else:
+            item = b.add(platform, b.fill(t.title, school), b.fill(t.body, school), **truth)
+            b.replies(item, b.rng.randint(2, 15), t.category is not Category.none)
 
 
 # --- benchmark material ------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ Run alone: ``python -m yuqing.demo.sites --port 8800 [--seed S]``.
 from __future__ import annotations
 
 import argparse
+import gzip
+import hashlib
 import json
 import re
 import socket
@@ -19,8 +21,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from email.utils import format_datetime
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -236,11 +238,39 @@ class _Handler(BaseHTTPRequestHandler):
                 resp = Response(500, b"<html><body><h1>500 Internal Server Error</h1></body></html>")
             if fault is not None and fault.kind == "truncated":
                 resp.body = _truncate(resp.body)
+            resp = self._negotiate(resp)
+            sites.log(self.command, target, resp.status)  # before sending: a client that got it sees it logged
             self._send(resp, head)
-            sites.log(self.command, target, resp.status)
         except (BrokenPipeError, ConnectionResetError):
             sites.log(self.command, target, 499)  # the client went away (e.g. it refused a huge page)
             self.close_connection = True
+
+    def _negotiate(self, resp: Response) -> Response:
+        """What real servers do for repeat visitors and modern clients: validators, 304s and gzip."""
+        if resp.status != 200:
+            return resp
+        etag = '"' + hashlib.sha256(resp.body).hexdigest()[:20] + '"'
+        resp.headers.setdefault("ETag", etag)
+        inm = self.headers.get("If-None-Match")
+        ims = self.headers.get("If-Modified-Since")
+        modified = resp.headers.get("Last-Modified")
+        not_modified = inm is not None and etag in [t.strip() for t in inm.split(",")]
+        if inm is None and ims and modified:
+            try:
+                not_modified = parsedate_to_datetime(modified) <= parsedate_to_datetime(ims)
+            except (TypeError, ValueError):
+                not_modified = False
+        if not_modified:
+            return Response(
+                304, b"", resp.content_type, {"ETag": etag, **({"Last-Modified": modified} if modified else {})}
+            )
+        accepts = self.headers.get("Accept-Encoding", "")
+        compressible = resp.content_type.startswith(("text/", "application/json", "application/rss+xml"))
+        if "gzip" in accepts and compressible and len(resp.body) > 1024:
+            resp.body = gzip.compress(resp.body, compresslevel=5, mtime=0)
+            resp.headers["Content-Encoding"] = "gzip"
+            resp.headers["Vary"] = "Accept-Encoding"
+        return resp
 
     def _send(self, resp: Response, head: bool) -> None:
         self.send_response(resp.status)
@@ -284,21 +314,21 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind == "login_wall":
             resp = Response(200, sites.render("login_wall.html", target=target).encode("utf-8"))
         elif kind == "drop":
+            sites.log(self.command, target, 0)
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-            sites.log(self.command, target, 0)
             return True
         elif kind == "huge":
-            self._send_huge(head, chunked=bool(fault.opts.get("chunked", False)))
             sites.log(self.command, target, 200)
+            self._send_huge(head, chunked=bool(fault.opts.get("chunked", False)))
             return True
         else:  # pragma: no cover - set_fault validates kinds
             raise AssertionError(kind)
-        self._send(resp, head)
         sites.log(self.command, target, resp.status)
+        self._send(resp, head)
         return True
 
     def _send_huge(self, head: bool, chunked: bool) -> None:
@@ -433,6 +463,16 @@ def weibo_time(item: DemoItem, now: datetime) -> str:
     return f"{d:%Y-%m-%d}"
 
 
+def _modified(resp: Response, *times: datetime) -> Response:
+    """Last-Modified from the content's own times, so If-Modified-Since gets a 304 until something changes."""
+    resp.headers["Last-Modified"] = format_datetime(max(times).astimezone(timezone.utc), usegmt=True)
+    return resp
+
+
+def _latest(item: DemoItem) -> datetime:
+    return max([item.published_at, *(r.published_at for r in item.replies)])
+
+
 def _paragraphs(text: str) -> list[str]:
     return [p for p in text.split("\n") if p.strip()]
 
@@ -485,7 +525,8 @@ def _routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
             rfc822=lambda dt: format_datetime(_local(dt)),
             built=format_datetime(_local(now())),
         )
-        return Response(200, body.encode("utf-8"), "application/rss+xml; charset=utf-8")
+        resp = Response(200, body.encode("utf-8"), "application/rss+xml; charset=utf-8")
+        return _modified(resp, *(i.published_at for i in items)) if items else resp
 
     def news_article(m: re.Match[str], q: dict[str, str]) -> Response:
         key = m.group(1)
@@ -509,10 +550,11 @@ def _routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
             meta_charset=meta,
         )
         if item.encoding == "gbk":
-            return _html(text, charset="gbk", declared="GBK")
+            return _modified(_html(text, charset="gbk", declared="GBK"), item.published_at)
         if item.encoding == "utf-8-meta-gb2312":
-            return _html(text, declared=None)  # UTF-8 bytes, gb2312 in the meta, no charset in the header
-        return _html(text)
+            # UTF-8 bytes, gb2312 in the meta, no charset in the header
+            return _modified(_html(text, declared=None), item.published_at)
+        return _modified(_html(text), item.published_at)
 
     # government site ----------------------------------------------------------------------------
     def gov_list(m: re.Match[str], q: dict[str, str]) -> Response:
@@ -529,14 +571,16 @@ def _routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
         item = c.find("gov", int(m.group(1)))
         if item is None:
             return s.not_found()
-        return _html(s.render("gov_article.html", item=item, paragraphs=_paragraphs(item.text), cn_date=cn_date))
+        page = s.render("gov_article.html", item=item, paragraphs=_paragraphs(item.text), cn_date=cn_date)
+        return _modified(_html(page), item.published_at)
 
     # other media, reached through the search only --------------------------------------------------
     def ext_article(m: re.Match[str], q: dict[str, str]) -> Response:
         item = c.find("ext", int(m.group(1)))
         if item is None or item.deleted:
             return s.not_found()
-        return _html(s.render("ext_article.html", item=item, paragraphs=_paragraphs(item.text), cn_date=cn_date))
+        page = s.render("ext_article.html", item=item, paragraphs=_paragraphs(item.text), cn_date=cn_date)
+        return _modified(_html(page), item.published_at)
 
     # news search ----------------------------------------------------------------------------------
     def search(m: re.Match[str], q: dict[str, str]) -> Response:
@@ -647,17 +691,16 @@ def _routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
             }
             for f in chunk
         ]
-        return _html(
-            s.render(
-                "tieba_thread.html",
-                item=item,
-                posts=posts,
-                page=page,
-                pages=pages,
-                reply_num=len(item.replies),
-                quote=quote,
-            )
+        page_html = s.render(
+            "tieba_thread.html",
+            item=item,
+            posts=posts,
+            page=page,
+            pages=pages,
+            reply_num=len(item.replies),
+            quote=quote,
         )
+        return _modified(_html(page_html), _latest(item))
 
     # Discuz! -------------------------------------------------------------------------------------
     def discuz(m: re.Match[str], q: dict[str, str]) -> Response:
@@ -712,17 +755,16 @@ def _routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
             for f in floors[(page - 1) * size : page * size]
         ]
         template = "discuz_thread_touch.html" if mobile else "discuz_thread.html"
-        return _html(
-            s.render(
-                template,
-                item=item,
-                posts=posts,
-                page=page,
-                pages=pages,
-                replies=len(item.replies),
-                views=item.views or 37 + 13 * len(item.replies) + item.number % 50,
-            )
+        page_html = s.render(
+            template,
+            item=item,
+            posts=posts,
+            page=page,
+            pages=pages,
+            replies=len(item.replies),
+            views=item.views or 37 + 13 * len(item.replies) + item.number % 50,
         )
+        return _modified(_html(page_html), _latest(item))
 
     # Weibo ----------------------------------------------------------------------------------------
     def weibo_index(m: re.Match[str], q: dict[str, str]) -> Response:
