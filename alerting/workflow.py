@@ -110,10 +110,15 @@ def spec_for(w: WarningRow, action: str) -> ActionSpec:
         raise TransitionError(f"未知操作 {action!r}") from None
 
 
+# The order a page offers actions in: the next step of the procedure first, side actions last.
+DISPLAY_ORDER = ("confirm", "report", "handle", "draft_response", "approve_response", "track", "close", "reopen",
+                 "track_note", "dismiss", "assign", "note")
+
+
 def allowed_actions(actor: Actor, w: WarningRow) -> list[str]:
-    """Actions this actor may take on this warning now (what the page offers)."""
+    """Actions this actor may take on this warning now (what the page offers), next step first."""
     out = []
-    for name in ACTIONS:
+    for name in DISPLAY_ORDER:
         spec = spec_for(w, name)
         if w.kind in spec.kinds and actor.role in spec.roles and S(w.status) in spec.sources:
             out.append(name)

@@ -30,6 +30,9 @@ def queue_page(request: Request, actor: CurrentActor, status: str = "open", cate
             items = list_queue(s, app.state.cfg, actor, f)
         except InputError as exc:
             items, error = [], str(exc)
-        users = [u for u in list_users(s) if u.role != "monitor"]
-    return app.state.renderer.page(request, "queue.html", {"items": items, "f": f, "users": users, "error": error},
+        all_users = list_users(s)
+    users = [u for u in all_users if u.role != "monitor"]
+    names = {u.username: u.display_name or u.username for u in all_users}
+    return app.state.renderer.page(request, "queue.html", {"items": items, "f": f, "users": users, "names": names,
+                                                     "error": error},
                                    400 if error else 200)

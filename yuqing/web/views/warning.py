@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from alerting import audit
 from alerting.accounts import Actor, list_users
 from alerting.queue import deadline_of, event_posts, get_warning, is_overdue
-from alerting.workflow import ACTIONS, FormInvalid, allowed_actions, perform
+from alerting.workflow import ACTIONS, RESPONSE_KINDS, FormInvalid, allowed_actions, perform
 from yuqing.errors import PermissionDeniedError, TransitionError
 from yuqing.model import utcnow
 from yuqing.web.action_forms import ACTION_FIELDS, GUIDANCE, defaults
@@ -27,8 +27,10 @@ def warning_context(request: Request, actor: Actor, warning_id: int) -> dict[str
         w = get_warning(s, actor, warning_id)
         draft = (w.form or {}).get("_response_draft")
         actions = allowed_actions(actor, w)
+        users = list_users(s)
         return {
             "w": w,
+            "names": {u.username: u.display_name or u.username for u in users},
             "posts": event_posts(s, w),
             "history": audit.history(s, w.id),
             "deadline": deadline_of(cfg, w),
@@ -36,9 +38,10 @@ def warning_context(request: Request, actor: Actor, warning_id: int) -> dict[str
             "seconds_left": (deadline_of(cfg, w) - now).total_seconds(),
             "actions": [(a, ACTIONS[a].label, ACTION_FIELDS[a], defaults(a, w.category, w.severity, draft))
                         for a in actions],
-            "assignees": [u for u in list_users(s) if u.role != "monitor" and u.active],
+            "assignees": [u for u in users if u.role != "monitor" and u.active],
             "guidance": GUIDANCE.get(w.category, ""),
             "draft": draft,
+            "response_kinds": RESPONSE_KINDS,
             "done": request.query_params.get("done", ""),
         }
 
