@@ -210,3 +210,26 @@ def test_build_without_config_uses_the_sample_county() -> None:
     c = build_corpus(None, now=NOW)
     assert c.county == "示例县" and c.tieba_board == "示例"
     assert c.anchor_items("FOOD_POISONING")
+
+
+def test_relevant_items_name_their_schools() -> None:
+    """Ground truth that analysis can reach: a relevant post names its school (reposts carry the original)."""
+    cfg = _sample()
+    c = build_corpus(cfg, now=NOW)
+    for item in c.items:
+        if not item.relevant or item.retweet_of:
+            continue
+        text = item.title + item.text
+        for school_id in item.schools:
+            names = cfg.school(school_id).all_names()
+            assert any(n in text for n in names), (item.key, school_id, text[:60])
+
+
+def test_scaled_corpus_for_crawl_benchmarks() -> None:
+    base = build_corpus(_sample(), now=NOW)
+    big = build_corpus(_sample(), now=NOW, scale=400)
+    assert len(big.items) == len(base.items) + 400
+    assert _fingerprint(big)[: len(base.items)] == _fingerprint(base)  # the default corpus is unchanged
+    extra = big.items[len(base.items) :]
+    assert {i.platform for i in extra} == {"gov", "tieba", "discuz"}
+    assert len({(i.platform, i.number) for i in big.items}) == len(big.items)

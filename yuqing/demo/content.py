@@ -579,6 +579,16 @@ _CHATTER = [
     "今天路过{short}，新教学楼盖好了，挺气派",
     "{short}今年招生怎么样？",
     "刚下晚自习，好累",
+    "{short}的校服今年换款式了？",
+    "求问{short}周末可以进去打球吗",
+    "{short}附近有没有靠谱的午托",
+    "今天{short}开运动会，儿子跑了第二名，开心",
+    "{short}高三的娃们加油啊！",
+    "有{short}的学长学姐吗，想问问住宿条件",
+    "下雪了，{short}的操场好漂亮",
+    "{short}那边堵车堵得厉害，绕路吧",
+    "谁知道{short}图书馆周末开不开",
+    "这周{short}家长会是几点？",
 ]
 _PRAISE = [
     "给{alias}的{teacher}老师点个赞，孩子成绩进步了很多，每天晚上还在群里答疑到十点。",
@@ -586,7 +596,20 @@ _PRAISE = [
     "{alias}的午餐越来越好了，今天有红烧鸡腿和青菜汤，孩子说好吃。",
     "感谢{alias}的老师们，孩子发烧在学校晕倒，班主任第一时间送医院还垫付了医药费。",
     "{county}今年新建的{alias}新校区投入使用了，设施很好，给教育局点赞。",
+    "{alias}的{teacher}老师太负责了，孩子生病请假，老师专门打电话给他补课。",
+    "{alias}这学期的课后服务开了篮球和书法，孩子每天都很期待。",
+    "看到{alias}的孩子们在艺术节上的表演，真的很感动，老师们辛苦了！",
+    "{alias}门口新装了红绿灯，还有老师和志愿者护学，接孩子安心多了。",
+    "{alias}食堂开放日去看了，后厨很干净，有留样柜，饭菜也热乎。",
 ]
+_OPENERS = ["", "", "", "说实话，", "有人知道吗？", "求助：", "真心问一下，", "吐槽一下，", "唉，", "急！"]
+_CLOSERS = ["", "", "", "……", "！！", "，大家怎么看？", "，求扩散", "，坐等回复", "。在线等", "，顶上去"]
+_TAGS = {
+    Category.inquiry: ["#{alias}#", "#{county}教育#", "#家长心声#", ""],
+    Category.incident: ["#{alias}#", "#{county}突发#", "#{county}身边事#", ""],
+    Category.fabrication: ["#{alias}内幕#", "#扩散#", "#{county}爆料#", ""],
+    Category.suggestion: ["#{county}教育#", "#我为教育献一策#", ""],
+}
 _TEACHERS = ["张", "李", "王", "刘", "陈", "杨", "黄", "吴"]
 _REPLIES_SUPPORT = [
     "顶一下，希望有关部门重视",
@@ -754,6 +777,22 @@ class _Builder:
     def _date(self) -> str:
         day = (self.now - timedelta(days=self.rng.randint(1, 9))).astimezone(SHANGHAI)
         return f"{day.month}月{day.day}日"
+
+    def voice(self, text: str, upset: bool = True) -> str:
+        """A poster's own words around a template: openers and closers as people type them."""
+        if upset:
+            opener, closer = self.rng.choice(_OPENERS), self.rng.choice(_CLOSERS)
+        else:
+            opener, closer = (
+                self.rng.choice(["", "", "分享一下：", "哈哈，"]),
+                self.rng.choice(["", "", "～", "！", "，赞"]),
+            )
+        if closer and text[-1:] in "。！？!?":
+            text = text[:-1]
+        return f"{opener}{text}{closer}"
+
+    def mentions(self, text: str, school: _School) -> bool:
+        return any(n in text for n in (school.name, school.alias, school.short))
 
     def school_for(self, template: _T) -> _School:
         fitting = [s for s in self.schools if not template.groups or s.group in template.groups.split()]
@@ -1130,8 +1169,8 @@ def _gov(b: _Builder) -> None:
     for i in range(21):
         title, body = _GOV_TITLES[i % len(_GOV_TITLES)]
         if i >= len(_GOV_TITLES):
-            school = b.rng.choice(b.schools)
             t = _ORDINARY[(i * 3) % len(_ORDINARY)]
+            school = b.school_for(t)
             b.add(
                 "gov",
                 b.fill(t.title, school),
@@ -1194,16 +1233,17 @@ def _forum_threads(b: _Builder, platform: str, count: int) -> None:
             school = b.school_for(t)
             # Forum posters use the short forms; the board is about the county, so that is enough context.
             title = b.fill(t.title, school, alias=b.rng.choice([school.alias, school.short]))
-            item = b.add(
-                platform, title, b.fill(t.body, school), schools=(school.id,), relevant=True, category=t.category
-            )
+            body = b.voice(b.fill(t.body, school))
+            item = b.add(platform, title, body, schools=(school.id,), relevant=True, category=t.category)
             b.replies(item, b.rng.randint(2, 15), True, doubt=t.category is Category.fabrication)
         elif roll < 0.45:
             school = b.rng.choice(b.schools)
             text = b.fill(b.rng.choice(_CHATTER), school)
-            item = b.add(
-                platform, text, text + (" 如题" if b.rng.random() < 0.5 else ""), schools=(school.id,), relevant=True
+            # On a board about the county a short form is enough; a post naming no school is about none.
+            truth: dict[str, Any] = (
+                dict(schools=(school.id,), relevant=True) if b.mentions(text, school) else dict(relevant=False)
             )
+            item = b.add(platform, text, text + (" 如题" if b.rng.random() < 0.5 else ""), **truth)
             b.replies(item, b.rng.randint(2, 8), False)
         elif roll < 0.55:
             t = b.rng.choice(_OTHER_PLACE_TEMPLATES)
@@ -1213,8 +1253,8 @@ def _forum_threads(b: _Builder, platform: str, count: int) -> None:
             )
             b.replies(item, b.rng.randint(2, 5), False)
         else:
-            text = b.fill(b.rng.choice(_PRAISE))
-            school = next(s for s in b.schools if s.alias in text)
+            school = b.rng.choice(b.schools)
+            text = b.voice(b.fill(b.rng.choice(_PRAISE), school), upset=False)
             title = text[: b.rng.randint(10, 18)].rstrip("，。") + ("……" if b.rng.random() < 0.5 else "")
             item = b.add(platform, title, text, schools=(school.id,), relevant=True)
             b.replies(item, b.rng.randint(2, 10), False)
@@ -1275,11 +1315,18 @@ def _weibo(b: _Builder) -> None:
         if roll < 0.25:
             t = sensitive[(i * 7) % len(sensitive)]
             school = b.school_for(t)
-            tag = f"#{b.county}{t.title[-4:]}#" if b.rng.random() < 0.5 else ""
-            text = tag + b.fill(t.body, school) + (" @示例县教育局" if b.rng.random() < 0.6 else "")
+            tag = b.fill(b.rng.choice(_TAGS[t.category]), school)
+            text = tag + b.voice(b.fill(t.body, school)) + (f" @{b.county}教育局" if b.rng.random() < 0.6 else "")
             b.add("weibo", "", text, schools=(school.id,), relevant=True, category=t.category, topic=topic)
         elif roll < 0.45:
-            b.add("weibo", "", b.fill(b.rng.choice(_PRAISE), school), schools=(school.id,), relevant=True, topic=topic)
+            b.add(
+                "weibo",
+                "",
+                b.voice(b.fill(b.rng.choice(_PRAISE), school), upset=False),
+                schools=(school.id,),
+                relevant=True,
+                topic=topic,
+            )
         elif roll < 0.60:
             # Short forms without county context on an unscoped source: nobody can tell which 一中 is meant.
             ambiguous = [s for s in b.schools if s.short != s.alias] or b.schools
