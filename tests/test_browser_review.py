@@ -54,8 +54,8 @@ def test_log_in_triage_a_demo_warning_and_export_the_form(page, live_ui, web_sto
     from yuqing.model import utcnow
 
     with web_store.session() as s:
-        fees = seed_demo_anchor(s, cfg, "FEES_INQUIRY", severity="III")
-        seed_demo_anchor(s, cfg, "FOOD_POISONING", severity="II")
+        seed_demo_anchor(s, cfg, "FEES_INQUIRY", severity="III")
+        food = seed_demo_anchor(s, cfg, "FOOD_POISONING", severity="II")
         seed_demo_anchor(s, cfg, "RUMOUR", severity="III")
         seed_demo_anchor(s, cfg, "SUGGESTION", severity="IV")
         seed_warning(s, cfg, school="county-no2-high", category="incident", severity="III",
@@ -68,32 +68,34 @@ def test_log_in_triage_a_demo_warning_and_export_the_form(page, live_ui, web_sto
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "queue.png"), full_page=True)
 
-    page.click(f"a[href='/warnings/{fees}'] >> nth=1")
-    page.wait_for_url(f"{live_ui}/warnings/{fees}")
-    assert "示例县实验小学开学收资料费" in page.inner_text("h1")
+    page.click(f"a[href='/warnings/{food}'] >> nth=1")
+    page.wait_for_url(f"{live_ui}/warnings/{food}")
+    assert "示例县第一中学" in page.inner_text(".head")
+    assert page.locator(".timeline article.post").count() == 5
     form = page.locator("#act-confirm form")
-    form.locator("select[name=category]").select_option("inquiry")
-    form.locator("select[name=severity]").select_option("III")
-    form.locator("textarea[name=opinion]").fill("家长对开学收资料费有疑问,属询问类,须当日答复;已通知学校核实收费依据。")
+    form.locator("select[name=category]").select_option("incident")
+    form.locator("select[name=severity]").select_option("II")
+    form.locator("textarea[name=opinion]").fill("多名学生呕吐送医属实,网上转发较多,属突发事件;须4小时内发布情况通报,并报分管领导。")
     form.locator("button[type=submit]").click()
-    page.wait_for_url(f"{live_ui}/warnings/{fees}?done=confirm")
+    page.wait_for_url(f"{live_ui}/warnings/{food}?done=confirm")
     assert "已完成: 确认预警" in page.inner_text("main")
     assert "已研判" in page.inner_text(".head .facts")
     assert "陈干事 确认预警" in page.inner_text(".history")
     page.screenshot(path=str(SHOTS / "warning.png"), full_page=True)
 
     page.click("a.button:has-text('登记表')")
-    page.wait_for_url(f"{live_ui}/warnings/{fees}/form")
-    assert "家长对开学收资料费有疑问" in page.input_value("#f-opinion")
+    page.wait_for_url(f"{live_ui}/warnings/{food}/form")
+    assert "多名学生呕吐送医属实" in page.input_value("#f-opinion")
     with page.expect_download() as dl:
         page.click("a.button:has-text('导出 Word')")
     target = tmp_path / dl.value.suggested_filename
     dl.value.save_as(target)
     assert target.suffix == ".docx"
     rows = {r.cells[0].text: r.cells[1].text for r in Document(str(target)).tables[0].rows}
-    assert rows["涉及单位"] == "示例县实验小学"
-    assert "家长对开学收资料费有疑问" in rows["研判意见"]
-    assert rows["舆情类别"] == "询问/置疑/诉求"
+    assert rows["涉及单位"] == "示例县第一中学"
+    assert "多名学生呕吐送医属实" in rows["研判意见"]
+    assert rows["舆情类别"] == "恶意传播/炒作" and rows["等级"] == "重大(II级)"
+    assert rows["来源网站与链接"].count("http://127.0.0.1") == 5
 
 
 INJECTED = """() => ({

@@ -217,3 +217,14 @@ def test_queue_urgency_order_filters_and_scope(web_store, cfg):  # type: ignore[
                 ] == [other]
         assert done not in [it.warning.id for it in list_queue(s, cfg, ADMIN, QueueFilter(status="open"), now)]
         assert [it.warning.id for it in list_queue(s, cfg, ADMIN, QueueFilter(severity="I"), now)] == [grave]
+
+
+def test_state_changes_queue_an_index_status_update(web_store, cfg, wid):  # type: ignore[no-untyped-def]
+    from alerting.store.tables import OutboxRow
+
+    _do(web_store, cfg, OFFICER, wid, "confirm")
+    _do(web_store, cfg, OFFICER, wid, "assign")  # no state change: no new update
+    with web_store.session() as s:
+        rows = list(s.scalars(select(OutboxRow).where(OutboxRow.channel == "index")))
+        assert len(rows) == 1 and rows[0].key.startswith("status:") and rows[0].key.endswith(":triaged")
+        assert len(rows[0].payload["post_ids"]) == 2

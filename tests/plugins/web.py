@@ -184,6 +184,9 @@ def client_as(web_app: Any, demo_passwords: dict[str, str]) -> Iterator[Any]:
         c.__exit__(None, None, None)
 
 
+_TERMS = ("食物中毒", "呕吐", "住院", "食堂", "强制收费", "收费", "资料费", "答复", "造谣", "老师", "建议", "课后服务")
+
+
 def seed_demo_anchor(session: Session, cfg: Config, name: str, severity: str = "III",
                      base_url: str = "http://127.0.0.1:8800") -> int:
     """A warning made of the demo corpus's copies of one anchor story (the content the demo sites serve),
@@ -216,7 +219,9 @@ def seed_demo_anchor(session: Session, cfg: Config, name: str, severity: str = "
         session.flush()
         session.add(AnalysisRow(post_id=post.id, schools=list(anchor.schools), relevant=True, sensitivity=0.9,
                                 category=anchor.category.value, severity=severity, sentiment=-0.5,
-                                explanation=[["收费", 0.8], ["强制", 0.6]], event_id=event_id, model="demo-seed",
+                                explanation=[[t, round(1 - i * 0.15, 2)] for i, t in enumerate(
+                                    t for t in _TERMS if t in it.title + it.text)][:5],
+                                event_id=event_id, model="demo-seed",
                                 analysed_at=utcnow()))
     w = WarningRow(kind="opinion", event_id=event_id, status="new", category=anchor.category.value,
                    severity=severity, schools=list(anchor.schools), title=title, sensitivity=0.9,
