@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -406,10 +406,45 @@ def test_weibo_long_text_and_extend(demo_sites: DemoSites) -> None:
     assert "全文" in m["text"]
     ext = get(demo_sites, f"/weibo/statuses/extend?id={m['id']}").json()
     assert ext["ok"] == 1 and ext["data"]["ok"] == 1
-    full = Selector(text=ext["data"]["longTextContent"]).xpath("string()").get("")
+    full = _weibo_text(ext["data"]["longTextContent"])
     item = demo_sites.corpus.find("weibo", int(m["id"]))
     assert item is not None and full == item.text and len(full) > 140
     assert get(demo_sites, "/weibo/statuses/extend?id=1").json()["ok"] == 0
+
+
+def _weibo_text(html: str) -> str:
+    """Weibo HTML to text, putting back emoticons (images whose alt is the text, e.g. [怒])."""
+    html = re.sub(r'<span class="url-icon"><img alt=(\[[^\]]+\])[^>]*></span>', r"\1", html)
+    return Selector(text=html).xpath("string()").get("")
+
+
+def test_weibo_emoticons_and_comments(demo_sites: DemoSites) -> None:
+    c = demo_sites.corpus
+    with_icon = next(i for i in c.by_platform("weibo") if "[" in i.text and not i.retweet_of)
+    ext = get(demo_sites, f"/weibo/statuses/extend?id={with_icon.number}").json()["data"]["longTextContent"]
+    icon = Selector(text=ext).css("span.url-icon img")
+    assert icon and icon[0].attrib["alt"].startswith("[")
+    commented = next(i for i in c.by_platform("weibo") if len(i.replies) > 0)
+    got: list[str] = []
+    max_id = 0
+    for _ in range(10):
+        data = get(
+            demo_sites,
+            f"/weibo/comments/hotflow?id={commented.number}&mid={commented.number}&max_id={max_id}&max_id_type=0",
+        ).json()
+        assert data["ok"] == 1
+        for cm in data["data"]["data"]:
+            assert cm["user"]["screen_name"] and re.fullmatch(
+                r"\w{3} \w{3} \d{2} [\d:]{8} \+0800 \d{4}", cm["created_at"]
+            )
+            got.append(_weibo_text(cm["text"]))
+        max_id = data["data"]["max_id"]
+        if not max_id:
+            break
+    assert got == [r.text for r in commented.replies]
+    assert data["data"]["total_number"] >= len(commented.replies)
+    none = next(i for i in c.by_platform("weibo") if not i.replies)
+    assert get(demo_sites, f"/weibo/comments/hotflow?id={none.number}&max_id_type=0").json()["ok"] == 0
 
 
 def test_weibo_status_page_has_render_data(demo_sites: DemoSites) -> None:
@@ -486,7 +521,11 @@ def test_added_post_appears_at_once_everywhere(demo_sites: DemoSites) -> None:
         for g in c["card_group"]
         if g["card_type"] == 9 and g["mblog"]["id"] == str(w.number)
     )
-    assert first["created_at"] in ("刚刚", "1分钟前")
+    created = first["created_at"]
+    if re.fullmatch(r"\w{3} \w{3} \d{2} .*", created):  # some weibos carry the API's full form
+        assert abs(datetime.strptime(created, "%a %b %d %H:%M:%S %z %Y") - w.published_at) < timedelta(minutes=1)
+    else:
+        assert created in ("刚刚", "1分钟前")
     t = demo_sites.add_post("tieba", text="新帖测试内容", title="示例县一中新帖测试")
     s = sel(get(demo_sites, f"/tieba/f?kw={quote('示例')}"))
     assert str(t.number) in s.css("li.j_thread_list::attr(data-tid)").getall()

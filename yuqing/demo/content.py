@@ -911,6 +911,7 @@ def build_corpus(
     _tieba(b)
     _discuz(b)
     _weibo(b)
+    _weibo_extras(b)
     if scale:
         _scale(b, scale)
     board = (cfg.county.short_name if cfg and cfg.county.short_name else county.rstrip("县区市")) or county
@@ -1303,6 +1304,38 @@ def _discuz(b: _Builder) -> None:
         story="zoning",
     )
     b.replies(item, 14, True)  # 15 floors: two pages at Discuz!'s ten posts per page
+
+
+_EMOTICONS = ["[怒]", "[泪]", "[赞]", "[心]", "[允悲]", "[doge]", "[吃惊]", "[哈哈]"]
+_COMMENTS_UPSET = [
+    "学校必须给个说法",
+    "教育局管管吧",
+    "转发了，希望有人重视",
+    "太过分了",
+    "同是家长，感同身受",
+    "已经打12345反映了",
+    "坐等官方回应",
+    "这种事不是第一次了",
+]
+_COMMENTS_CALM = ["是真的吗？", "等通报吧，别信谣", "关注", "路过", "支持", "哈哈哈", "好的", "有道理"]
+
+
+def _weibo_extras(b: _Builder) -> None:
+    """Emoticons (shown by Weibo as <span class="url-icon"> images) and comments under many weibos."""
+    for item in [i for i in b.items if i.platform == "weibo"]:
+        personal = item.author not in ("示例县新闻速递", "示例教育观察") and item.anchor is None
+        if personal and b.rng.random() < 0.3:
+            item.text += b.rng.choice(_EMOTICONS)
+        if item.retweet_of or not (item.anchor or item.sensitive or b.rng.random() < 0.3):
+            continue
+        shown = item.comments
+        pool = _COMMENTS_UPSET + _COMMENTS_CALM if item.sensitive else _COMMENTS_CALM
+        t = item.published_at
+        for n in range(b.rng.randint(2, 12)):
+            t = min(b.now, t + timedelta(minutes=b.rng.randint(1, 180)))
+            text = b.rng.choice(pool) + (b.rng.choice(_EMOTICONS) if b.rng.random() < 0.3 else "")
+            item.replies.append(Reply(n + 2, b.rng.choice(_WEIBO_NAMES + _NICKS), text, t))
+        item.comments = max(shown, len(item.replies))  # Weibo shows a count larger than the hot comments
 
 
 def _weibo(b: _Builder) -> None:

@@ -848,6 +848,45 @@ def _routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
             }
         )
 
+    def weibo_comments(m: re.Match[str], q: dict[str, str]) -> Response:
+        """Hot comments like m.weibo.cn/comments/hotflow: pages chained by max_id."""
+        item = _weibo_by_id(c, q.get("id") or q.get("mid", ""))
+        if item is None or not item.replies:
+            return _json({"ok": 0, "msg": "快来发表你的评论吧"})
+        size = 10
+        start = _int(q.get("max_id"), 0)
+        chunk = item.replies[start : start + size]
+        if not chunk:
+            return _json({"ok": 0, "msg": "快来发表你的评论吧"})
+        data = [
+            {
+                "created_at": _local(r.published_at).strftime("%a %b %d %H:%M:%S +0800 %Y"),
+                "id": str(item.number + r.floor),
+                "rootid": str(item.number + r.floor),
+                "floor_number": r.floor - 1,
+                "text": _weibo_html(r.text, s.base_url),
+                "disable_reply": 0,
+                "mid": str(item.number + r.floor),
+                "user": {"id": _uid(r.author) * 1000 + 3, "screen_name": r.author, "verified": False},
+                "like_count": (item.number + r.floor) % 97,
+                "liked": False,
+                "source": "",
+                "total_number": 0,
+                "max_id": 0,
+                "bid": "",
+                "isLikedByMblogAuthor": False,
+            }
+            for r in chunk
+        ]
+        nxt = start + size if start + size < len(item.replies) else 0
+        pages = -(-len(item.replies) // size)
+        return _json(
+            {
+                "ok": 1,
+                "data": {"data": data, "total_number": item.comments, "max_id": nxt, "max": pages, "max_id_type": 0},
+            }
+        )
+
     def weibo_status(m: re.Match[str], q: dict[str, str]) -> Response:
         item = _weibo_by_id(c, m.group(1))
         if item is None:
@@ -889,6 +928,7 @@ def _routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
             (r"/bbs/forum\.php", discuz),
             (r"/weibo/api/container/getIndex", weibo_index),
             (r"/weibo/statuses/extend", weibo_extend),
+            (r"/weibo/comments/hotflow", weibo_comments),
             (r"/weibo/status/(\w+)", weibo_status),
             (r"/weibo/topic\.html", weibo_topic),
         ]
@@ -926,6 +966,17 @@ def _weibo_by_id(c: DemoCorpus, key: str) -> DemoItem | None:
 
 
 _TAG = re.compile(r"#([^#\s]{1,30})#")
+_EMOTICON = re.compile(r"\[([\w\u4e00-\u9fff]{1,4})\]")
+_EMOTICON_FILES = {
+    "怒": "d_nu",
+    "泪": "d_lei",
+    "赞": "d_zan",
+    "心": "l_xin",
+    "允悲": "d_yunbei",
+    "doge": "d_doge",
+    "吃惊": "d_chijing",
+    "哈哈": "d_haha",
+}
 _MENTION = re.compile(r"@([\w\u4e00-\u9fff-]{2,20})")
 
 
@@ -942,6 +993,13 @@ def _weibo_html(text: str, base: str) -> str:
         out,
     )
     out = _MENTION.sub(lambda m: f"<a href='/n/{m.group(1)}'>@{m.group(1)}</a>", out)
+    out = _EMOTICON.sub(
+        lambda m: (
+            f'<span class="url-icon"><img alt={m.group(0)} src="//h5.sinaimg.cn/m/emoticon/icon/default/'
+            f'{_EMOTICON_FILES.get(m.group(1), "d_xin")}.png" style="width:1em; height:1em;" /></span>'
+        ),
+        out,
+    )
     return out.replace("\n", "<br />")
 
 
