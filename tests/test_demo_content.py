@@ -233,3 +233,8 @@ def test_scaled_corpus_for_crawl_benchmarks() -> None:
     extra = big.items[len(base.items) :]
     assert {i.platform for i in extra} == {"gov", "tieba", "discuz"}
     assert len({(i.platform, i.number) for i in big.items}) == len(big.items)
+
+
+def test_built_in_sample_matches_the_sample_configuration() -> None:
+    """`python -m yuqing.demo.sites` without --config serves the same corpus as the sample config gives."""
+    assert _fingerprint(build_corpus(None, now=NOW)) == _fingerprint(build_corpus(_sample(), now=NOW))

@@ -344,17 +344,19 @@ class _School:
 
 
 # The sample county's schools, for scale_posts (which has no config); build_corpus uses the config's.
-_SAMPLE_SCHOOLS = [
+_SAMPLE_SCHOOLS = [  # as _schools_from_config derives them from config/schools.yaml (a test keeps them equal)
     _School("county-no1-high", "示例县第一中学", "示例县一中", "一中", "城关镇", "high"),
     _School("county-no2-high", "示例县第二中学", "示例县二中", "二中", "城关镇", "high"),
-    _School("county-experimental-primary", "示例县实验小学", "示例县实小", "实验小学", "城关镇", "pri"),
+    _School("county-experimental-primary", "示例县实验小学", "示例实验小学", "实小", "城关镇", "pri"),
     _School("dongshan-middle", "示例县东山镇中学", "东山镇中学", "东山中学", "东山镇", "mid"),
     _School("xihe-central-primary", "示例县西河乡中心小学", "西河乡中心小学", "西河小学", "西河乡", "pri"),
-    _School("nanling-school", "示例县南岭镇九年一贯制学校", "南岭学校", "南岭学校", "南岭镇", "mid"),
+    _School(
+        "nanling-school", "示例县南岭镇九年一贯制学校", "南岭镇九年一贯制学校", "南岭镇九年一贯制学校", "南岭镇", "mid"
+    ),
     _School("county-vocational", "示例县职业技术教育中心", "示例县职教中心", "职教中心", "城关镇", "voc"),
     _School("county-kindergarten", "示例县第一幼儿园", "示例县一幼", "一幼", "城关镇", "kg"),
-    _School("beiping-primary", "示例县北坪乡小学", "北坪乡小学", "北坪小学", "北坪乡", "pri"),
-    _School("qingshi-middle", "示例县青石镇初级中学", "青石镇中学", "青石中学", "青石镇", "mid"),
+    _School("beiping-primary", "示例县北坪乡小学", "北坪乡小学", "北坪乡小学", "北坪乡", "pri"),
+    _School("qingshi-middle", "示例县青石镇初级中学", "青石镇初级中学", "青石镇初级中学", "青石镇", "mid"),
 ]
 
 

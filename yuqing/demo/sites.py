@@ -1053,12 +1053,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--config", default=None, help="config folder (default: the bundled sample county)")
+    parser.add_argument("--scale", type=int, default=0, help="extra generated items (for crawl benchmarks)")
     args = parser.parse_args(argv)
     from yuqing.config import load_config
     from yuqing.demo.content import DEFAULT_SEED, build_corpus
 
     cfg = load_config(args.config) if args.config else None
-    corpus = build_corpus(cfg, seed=args.seed if args.seed is not None else DEFAULT_SEED)
+    corpus = build_corpus(cfg, seed=args.seed if args.seed is not None else DEFAULT_SEED, scale=args.scale)
     sites = DemoSites(corpus, host=args.host, port=args.port)
     print(sites.start(), flush=True)
     try:
