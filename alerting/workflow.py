@@ -208,6 +208,14 @@ def _validate(session: Session, cfg: Config, w: WarningRow, action: str, data: M
         reason = f"向{d['to']}上报"
     elif action == "handle":
         reason = d["measures"] = _text(data, "measures", "处置措施", e)
+        escalate = str(data.get("escalate_to") or "").strip()
+        if escalate:
+            if escalate not in Severity.__members__:
+                e["escalate_to"] = "请选择升级后的等级"
+            elif Severity(escalate).rank <= Severity(w.severity).rank:
+                e["escalate_to"] = f"升级后的等级须高于当前等级({Severity(w.severity).label})"
+            else:
+                d["escalate_to"] = escalate
     elif action in ("draft_response", "approve_response"):
         d["response_kind"] = _choice(data, "response_kind", "回复方式", RESPONSE_KINDS, e)
         d["content"] = _text(data, "content", "回复/澄清内容", e)
@@ -286,6 +294,10 @@ def _apply(session: Session, cfg: Config, actor: Actor, w: WarningRow, action: s
         d["verdict"] = verdict
         d["labels"] = record_verdict(session, event_post_ids(session, w), warning_id=w.id, verdict=verdict,
                                      category=category, actor=actor.username, at=now)
+    elif action == "handle" and d.get("escalate_to"):
+        # "Escalate if it continues": a graver level, kept in the history like every change.
+        d["previous_severity"] = w.severity
+        w.severity = d["escalate_to"]
     elif action == "assign":
         d["previous_assignee"] = w.assignee
         w.assignee = d["assignee"]

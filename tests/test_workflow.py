@@ -228,3 +228,16 @@ def test_state_changes_queue_an_index_status_update(web_store, cfg, wid):  # typ
         rows = list(s.scalars(select(OutboxRow).where(OutboxRow.channel == "index")))
         assert len(rows) == 1 and rows[0].key.startswith("status:") and rows[0].key.endswith(":triaged")
         assert len(rows[0].payload["post_ids"]) == 2
+
+
+def test_handling_can_escalate_to_a_graver_level_only(web_store, cfg, wid):  # type: ignore[no-untyped-def]
+    for action, actor, _ in PATH[:3]:
+        _do(web_store, cfg, actor, wid, action)
+    with pytest.raises(FormInvalid) as err:
+        _do(web_store, cfg, OFFICER, wid, "handle", {"measures": "继续核实", "escalate_to": "IV"})
+    assert "须高于当前等级" in err.value.errors["escalate_to"]
+    _do(web_store, cfg, OFFICER, wid, "handle", {"measures": "转发量翻倍,升级处置", "escalate_to": "II"})
+    with web_store.session() as s:
+        assert s.get(WarningRow, wid).severity == "II"
+        last = s.scalars(select(AuditRow).where(AuditRow.warning_id == wid).order_by(AuditRow.id.desc())).first()
+        assert last.details["previous_severity"] == "III" and last.details["escalate_to"] == "II"

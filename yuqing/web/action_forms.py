@@ -37,7 +37,10 @@ ACTION_FIELDS: dict[str, tuple[Field, ...]] = {
         Field("at", "上报时间", "datetime", hint="留空为现在"),
         Field("content", "报送内容", hint="报送了什么: 登记表、情况说明……"),
     ),
-    "handle": (Field("measures", "处置措施", hint="核实情况、约谈学校、联系发帖人、升级处置……"),),
+    "handle": (
+        Field("measures", "处置措施", hint="核实情况、约谈学校、联系发帖人……"),
+        Field("escalate_to", "升级等级(舆情持续发酵时)", "select", SEVERITY_OPTIONS, hint="不升级请留空"),
+    ),
     "draft_response": (
         Field("response_kind", "回复方式", "select", RESPONSE_OPTIONS),
         Field("content", "回复/澄清内容"),

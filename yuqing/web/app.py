@@ -38,7 +38,8 @@ def create_app(cfg: Config, store: Store) -> FastAPI:
     app = FastAPI(title="舆情研判处置", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.cfg = cfg
     app.state.store = store
-    app.state.renderer = Renderer(cfg)
+    renderer = Renderer(cfg)
+    app.state.renderer = renderer
     app.state.limiter = LoginLimiter()
     codec = SessionCodec(load_secret(cfg))
     app.state.codec = codec
@@ -69,7 +70,7 @@ def create_app(cfg: Config, store: Store) -> FastAPI:
         return response
 
     def error_page(request: Request, status: int, message: str) -> Response:
-        return app.state.renderer.page(request, "error.html", {"status": status, "message": message}, status)
+        return renderer.page(request, "error.html", {"status": status, "message": message}, status)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:

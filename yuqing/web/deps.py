@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
 from alerting.accounts import Actor
 from yuqing.errors import PermissionDeniedError
 from yuqing.model import Role
+from yuqing.web.render import Renderer
 from yuqing.web.security import csrf_ok
 
 
@@ -22,10 +24,16 @@ class CsrfFailed(Exception):
 
 
 def current_actor(request: Request) -> Actor:
-    actor = getattr(request.state, "actor", None)
+    actor: Actor | None = getattr(request.state, "actor", None)
     if actor is None:
         raise LoginRequired()
     return actor
+
+
+def render(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """Render a template with the app's one renderer (autoescaped)."""
+    renderer: Renderer = request.app.state.renderer
+    return renderer.page(request, name, ctx, status)
 
 
 def require(*roles: Role) -> Any:

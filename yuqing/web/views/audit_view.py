@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from alerting.audit import ACTION_LABELS, AuditFilter, entries
-from yuqing.web.deps import LeaderOrAdmin
+from yuqing.web.deps import LeaderOrAdmin, render
 
 router = APIRouter()
 
@@ -18,5 +18,5 @@ def audit_page(request: Request, actor: LeaderOrAdmin, actor_name: str = "", act
                     page=max(page, 1))
     with request.app.state.store.session() as s:
         rows, total = entries(s, f)
-    return request.app.state.renderer.page(request, "audit.html", {
+    return render(request, "audit.html", {
         "rows": rows, "total": total, "f": f, "actions": ACTION_LABELS, "pages": max((total - 1) // f.size + 1, 1)})

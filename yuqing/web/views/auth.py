@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse
 
 from alerting import audit
 from alerting.accounts import authenticate
-from yuqing.web.deps import CheckedForm
+from yuqing.web.deps import CheckedForm, render
 from yuqing.web.security import new_csrf, password_fingerprint
 
 router = APIRouter()
@@ -22,7 +22,7 @@ def _next(target: str | None) -> str:
 
 @router.get("/login")
 def login_page(request: Request, next: str = "") -> Response:
-    return request.app.state.renderer.page(request, "login.html", {"next": _next(next), "error": ""})
+    return render(request, "login.html", {"next": _next(next), "error": ""})
 
 
 @router.post("/login")
@@ -32,10 +32,9 @@ def login(request: Request, form: CheckedForm) -> Response:
     target = _next(str(form.get("next") or ""))
     ip = request.client.host if request.client else "?"
     limiter = request.app.state.limiter
-    page = request.app.state.renderer.page
     wait = limiter.retry_after(ip, username)
     if wait:
-        return page(request, "login.html", {"next": target, "username": username,
+        return render(request, "login.html", {"next": target, "username": username,
                                             "error": f"登录失败次数过多,请 {max(wait // 60, 1)} 分钟后再试。"}, 429)
     with request.app.state.store.session() as s:
         row = authenticate(s, username, password)
@@ -46,7 +45,7 @@ def login(request: Request, form: CheckedForm) -> Response:
             fingerprint = password_fingerprint(row.password_hash)
     if row is None:
         limiter.failed(ip, username)
-        return page(request, "login.html", {"next": target, "username": username,
+        return render(request, "login.html", {"next": target, "username": username,
                                             "error": "用户名或密码不正确。"}, 401)
     limiter.succeeded(ip, username)
     sess = request.state.session

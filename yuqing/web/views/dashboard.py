@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from alerting.dashboard import build_dashboard
-from yuqing.web.deps import CurrentActor
+from yuqing.web.deps import CurrentActor, render
 
 router = APIRouter()
 
@@ -15,4 +15,4 @@ def dashboard(request: Request, actor: CurrentActor) -> Response:
     app = request.app
     with app.state.store.session() as s:
         d = build_dashboard(s, app.state.cfg, actor)
-    return app.state.renderer.page(request, "dashboard.html", {"d": d})
+    return render(request, "dashboard.html", {"d": d})

@@ -17,7 +17,7 @@ from alerting.store.posts import evidence_body
 from alerting.workflow import FormInvalid
 from yuqing.errors import NotFoundError, PermissionDeniedError
 from yuqing.model import Role
-from yuqing.web.deps import CheckedForm, CurrentActor, form_strings
+from yuqing.web.deps import CheckedForm, CurrentActor, form_strings, render
 
 router = APIRouter()
 EDITORS = (Role.officer, Role.leader, Role.admin, Role.monitor)
@@ -30,7 +30,7 @@ def _page(request: Request, actor: Actor, warning_id: int, errors: dict[str, str
         w = get_warning(s, actor, warning_id)
         form = build_form(s, app.state.cfg, w, actor.name)
     values = {**form.values, **submitted}
-    return app.state.renderer.page(request, "form.html", {
+    return render(request, "form.html", {
         "w": w, "form": form, "fields": FIELDS, "long": LONG_FIELDS, "values": values, "errors": errors,
         "saved": request.query_params.get("saved") == "1"}, status)
 

@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse
 from alerting.accounts import list_users
 from alerting.queue import QueueFilter, list_queue
 from yuqing.errors import InputError
-from yuqing.web.deps import CurrentActor
+from yuqing.web.deps import CurrentActor, render
 
 router = APIRouter()
 
@@ -33,6 +33,6 @@ def queue_page(request: Request, actor: CurrentActor, status: str = "open", cate
         all_users = list_users(s)
     users = [u for u in all_users if u.role != "monitor"]
     names = {u.username: u.display_name or u.username for u in all_users}
-    return app.state.renderer.page(request, "queue.html", {"items": items, "f": f, "users": users, "names": names,
+    return render(request, "queue.html", {"items": items, "f": f, "users": users, "names": names,
                                                      "error": error},
                                    400 if error else 200)

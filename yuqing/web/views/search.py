@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from yuqing.errors import InputError
-from yuqing.web.deps import CurrentActor
+from yuqing.web.deps import CurrentActor, render
 
 router = APIRouter()
 SORT_LABELS = {"relevance": "相关度", "newest": "最新", "oldest": "最早", "sensitivity": "敏感度"}
@@ -51,4 +51,4 @@ def search_page(request: Request, actor: CurrentActor, q: str = "", school: str 
             ctx["error"] = f"查询语句有误: {exc}"
         except mod.IndexUnavailable as exc:
             ctx["error"] = f"检索服务暂时不可用,请稍后再试({type(exc).__name__})。"
-    return request.app.state.renderer.page(request, "search.html", ctx, 400 if ctx["error"] and searched else 200)
+    return render(request, "search.html", ctx, 400 if ctx["error"] and searched else 200)

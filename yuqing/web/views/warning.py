@@ -14,7 +14,7 @@ from alerting.workflow import ACTIONS, RESPONSE_KINDS, FormInvalid, allowed_acti
 from yuqing.errors import PermissionDeniedError, TransitionError
 from yuqing.model import utcnow
 from yuqing.web.action_forms import ACTION_FIELDS, GUIDANCE, defaults
-from yuqing.web.deps import CheckedForm, CurrentActor, form_strings
+from yuqing.web.deps import CheckedForm, CurrentActor, form_strings, render
 
 router = APIRouter()
 
@@ -49,7 +49,7 @@ def warning_context(request: Request, actor: Actor, warning_id: int) -> dict[str
 @router.get("/warnings/{warning_id}")
 def warning_page(request: Request, warning_id: int, actor: CurrentActor) -> Response:
     ctx = warning_context(request, actor, warning_id)
-    return request.app.state.renderer.page(request, "warning.html", {**ctx, "errors": {}, "submitted": {}})
+    return render(request, "warning.html", {**ctx, "errors": {}, "submitted": {}})
 
 
 @router.post("/warnings/{warning_id}/actions/{action}")
@@ -64,7 +64,7 @@ def take_action(request: Request, warning_id: int, action: str, actor: CurrentAc
         ctx = warning_context(request, actor, warning_id)
         status = 400 if isinstance(exc, FormInvalid) else (403 if isinstance(exc, PermissionDeniedError) else 409)
         errors = exc.errors if isinstance(exc, FormInvalid) else {}
-        return app.state.renderer.page(request, "warning.html", {
+        return render(request, "warning.html", {
             **ctx, "errors": errors, "failed_action": action, "submitted": data,
             "top_error": "" if errors else str(exc)}, status)
     return RedirectResponse(f"/warnings/{warning_id}?done={action}", status_code=303)
