@@ -43,7 +43,7 @@ def test_robots_disallows_private_only(demo_sites: DemoSites) -> None:
     r = get(demo_sites, "/robots.txt")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     lines = [line.strip() for line in r.text.splitlines() if line.strip()]
-    assert lines == ["User-agent: *", "Disallow: /private/"]
+    assert lines == ["User-agent: *", "Disallow: /private/", "Disallow: /_demo/"]
     assert get(demo_sites, "/private/secret.html").status_code == 200  # it exists; robots keeps crawlers out
 
 
@@ -560,6 +560,60 @@ def test_gzip_and_conditional_requests(demo_sites: DemoSites) -> None:
         assert parsedate_to_datetime(t.headers["last-modified"]) == newest.replace(microsecond=0)
 
 
+def test_new_reply_shows_on_the_thread_and_changes_last_modified(demo_sites: DemoSites) -> None:
+    corpus = demo_sites.corpus  # a thread of the seeded corpus, older than now (not one a test added)
+    thread = next(i for i in corpus.by_platform("discuz") if len(i.replies) < 9 and i.published_at < corpus.now)
+    before = get(demo_sites, thread.path)
+    reply = demo_sites.add_reply(thread, "示例县实验小学的资料费退了吗？新回复", author="新来的家长")
+    after = get(demo_sites, thread.path)
+    assert "新回复" in after.text and "新回复" not in before.text
+    assert reply.floor == len(thread.replies) + 1
+    assert parsedate_to_datetime(after.headers["last-modified"]) > parsedate_to_datetime(
+        before.headers["last-modified"]
+    )
+    conditional = get(demo_sites, thread.path, headers={"If-Modified-Since": before.headers["last-modified"]})
+    assert conditional.status_code == 200  # changed since the earlier visit
+
+
+def test_fault_spares_clients_with_the_cookie(demo_sites: DemoSites) -> None:
+    demo_sites.set_fault("/weibo/api/", "login_expired", unless_cookie="SUB=demo-cookie")
+    url = WEIBO_SEARCH.format(q=quote("示例县"), page=1)
+    assert get(demo_sites, url).json()["ok"] == -100
+    assert get(demo_sites, url, headers={"Cookie": "SUB=demo-cookie; SSOLoginState=1"}).json()["ok"] == 1
+
+
+def test_control_api(demo_sites: DemoSites) -> None:
+    post = {
+        "platform": "tieba",
+        "title": "控制接口新帖",
+        "text": "示例县第二中学门口积水严重",
+        "category": "inquiry",
+        "schools": ["county-no2-high"],
+        "relevant": True,
+    }
+    r = httpx.post(demo_sites.url("/_demo/posts"), json=post, timeout=10)
+    assert r.status_code == 201
+    created = r.json()
+    assert created["path"].startswith("/tieba/p/") and created["url"] == demo_sites.url(created["path"])
+    item = demo_sites.corpus.get(created["key"])
+    assert item.category.value == "inquiry" and item.schools == ("county-no2-high",)
+    assert "控制接口新帖" in get(demo_sites, "/tieba/f?kw=示例").text
+    r = httpx.post(demo_sites.url("/_demo/replies"), json={"key": created["key"], "text": "同问"}, timeout=10)
+    assert r.status_code == 201 and r.json()["floor"] == 2
+    r = httpx.post(demo_sites.url("/_demo/faults"), json={"prefix": "/gov/", "kind": "http_404"}, timeout=10)
+    assert r.status_code == 201
+    assert get(demo_sites, "/gov/list_1.html").status_code == 404
+    assert httpx.delete(demo_sites.url("/_demo/faults"), timeout=10).status_code == 200
+    assert get(demo_sites, "/gov/list_1.html").status_code == 200
+    bad = httpx.post(demo_sites.url("/_demo/posts"), json={"platform": "myspace", "text": "x"}, timeout=10)
+    assert bad.status_code == 400 and "myspace" in bad.json()["error"]
+    bad = httpx.post(
+        demo_sites.url("/_demo/posts"), json={"platform": "weibo", "text": "x", "category": "spam"}, timeout=10
+    )
+    assert bad.status_code == 400
+    assert httpx.post(demo_sites.url("/_demo/nothing"), json={}, timeout=10).status_code == 404
+
+
 def test_request_log(demo_sites: DemoSites) -> None:
     get(demo_sites, "/robots.txt")
     get(demo_sites, "/nothing-here")
@@ -726,6 +780,12 @@ def test_runs_as_a_process() -> None:
         base = proc.stdout.readline().strip()
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", base), base
         assert httpx.get(base + "/news/rss.xml", timeout=10).status_code == 200
+        # Another process drives it through the control API.
+        r = httpx.post(
+            base + "/_demo/posts", json={"platform": "news", "title": "进程模式新闻", "text": "正文。"}, timeout=10
+        )
+        assert r.status_code == 201
+        assert "进程模式新闻" in httpx.get(base + "/news/rss.xml", timeout=10).text
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -32,7 +32,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from yuqing.demo.content import SHANGHAI, DemoCorpus, DemoItem, Reply
-from yuqing.model import utcnow
+from yuqing.model import Category, utcnow
 
 FAULT_KINDS = (
     "http_404",
@@ -57,6 +57,7 @@ PAGE_SIZES = {
 }
 TOPIC = "#示例县教育#"
 HUGE_BYTES = 20 * 1024 * 1024
+CONTROL_PREFIX = "/_demo/"  # POST posts|replies|faults, DELETE faults (see _control)
 
 
 @dataclass
@@ -153,6 +154,15 @@ class DemoSites:
             self.corpus.items.append(item)
         return item
 
+    def add_reply(self, item: DemoItem | str, text: str, author: str = "热心网友", **truth: Any) -> Reply:
+        """A new reply (forum floor or Weibo comment) on an existing post, published now."""
+        with self._lock:
+            target = self.corpus.get(item) if isinstance(item, str) else item
+            reply = Reply(len(target.replies) + 2, author, text, utcnow(), **truth)
+            target.replies.append(reply)
+            target.comments = max(target.comments, len(target.replies))
+        return reply
+
     def set_fault(self, path_prefix: str, kind: str, **opts: Any) -> None:
         """Make requests whose path (with query) starts with ``path_prefix`` misbehave as ``kind``."""
         if kind not in FAULT_KINDS:
@@ -161,6 +171,11 @@ class DemoSites:
             raise ValueError(f"path prefix must start with '/': {path_prefix!r}")
         with self._lock:
             self._faults.append(Fault(path_prefix, kind, dict(opts)))
+
+    @property
+    def faults(self) -> list[Fault]:
+        with self._lock:
+            return list(self._faults)
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -173,9 +188,13 @@ class DemoSites:
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def fault_for(self, target: str) -> Fault | None:
+    def fault_for(self, target: str, cookie: str = "") -> Fault | None:
+        """The fault for a request; ``unless_cookie=...`` exempts clients that send that cookie."""
         with self._lock:
             for fault in reversed(self._faults):  # the latest wins
+                exempt = fault.opts.get("unless_cookie")
+                if exempt and exempt in cookie:
+                    continue
                 if target.startswith(fault.prefix):
                     fault.hits += 1
                     return fault
@@ -224,10 +243,31 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         self._serve(head=False)
 
+    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        self._control(head=False)
+
+    def do_DELETE(self) -> None:  # noqa: N802 - stdlib naming
+        self._control(head=False)
+
+    def _control(self, head: bool) -> None:
+        """The control API for a demo run in another process: add posts and replies, switch faults."""
+        sites = self.server.sites
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            status, answer = _control(sites, self.command, self.path, json.loads(raw or b"{}"))
+        except (ValueError, KeyError, TypeError) as exc:  # bad input: say what was wrong
+            status, answer = 400, {"error": str(exc)}
+        sites.log(self.command, self.path, status)
+        self._send(Response(status, json.dumps(answer, ensure_ascii=False).encode(), "application/json"), head)
+
     def _serve(self, head: bool) -> None:
         sites = self.server.sites
         target = self.path
-        fault = sites.fault_for(target)
+        if target.startswith(CONTROL_PREFIX):
+            self._control(head)
+            return
+        fault = sites.fault_for(target, self.headers.get("Cookie", ""))
         try:
             if fault is not None and self._fault(fault, target, head):
                 return
@@ -356,6 +396,32 @@ class _Handler(BaseHTTPRequestHandler):
             sent += len(piece)
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
+
+
+def _control(sites: DemoSites, method: str, path: str, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    route = urlsplit(path).path.removeprefix(CONTROL_PREFIX)
+    if method == "POST" and route == "posts":
+        fields = {k: v for k, v in data.items() if k in _POST_FIELDS}
+        if "category" in fields:
+            fields["category"] = Category(fields["category"])
+        if "schools" in fields:
+            fields["schools"] = tuple(fields["schools"])
+        item = sites.add_post(str(data["platform"]), **fields)
+        return 201, {"key": item.key, "number": item.number, "path": item.path, "url": sites.url(item.path)}
+    if method == "POST" and route == "replies":
+        reply = sites.add_reply(str(data["key"]), str(data["text"]), str(data.get("author", "热心网友")))
+        return 201, {"floor": reply.floor}
+    if method == "POST" and route == "faults":
+        opts = {k: v for k, v in data.items() if k not in ("prefix", "kind")}
+        sites.set_fault(str(data["prefix"]), str(data["kind"]), **opts)
+        return 201, {"faults": len(sites.faults)}
+    if method == "DELETE" and route == "faults":
+        sites.clear_faults()
+        return 200, {"faults": 0}
+    return 404, {"error": f"no control route {method} {route}"}
+
+
+_POST_FIELDS = ("text", "title", "author", "category", "schools", "relevant", "topic", "story")
 
 
 def _truncate(body: bytes) -> bytes:
@@ -505,7 +571,7 @@ def _routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
         return utcnow()
 
     def robots(m: re.Match[str], q: dict[str, str]) -> Response:
-        return Response(200, b"User-agent: *\nDisallow: /private/\n", "text/plain; charset=utf-8")
+        return Response(200, b"User-agent: *\nDisallow: /private/\nDisallow: /_demo/\n", "text/plain; charset=utf-8")
 
     def index(m: re.Match[str], q: dict[str, str]) -> Response:
         return _html(s.render("index.html"))
