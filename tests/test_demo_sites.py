@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import threading
 from datetime import datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
@@ -21,6 +19,7 @@ import pytest
 from lxml import etree
 from parsel import Selector
 
+from tests.plugins.demo import module_process
 from yuqing.demo.content import ANCHORS
 from yuqing.demo.sites import FAULT_KINDS, HUGE_BYTES, DemoSites
 
@@ -768,24 +767,10 @@ def test_latest_fault_wins_and_faults_cleared_between_tests(demo_sites: DemoSite
 
 
 def test_runs_as_a_process() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "yuqing.demo.sites", "--port", "0", "--seed", "5"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        base = proc.stdout.readline().strip()
+    with module_process("yuqing.demo.sites", "--port", "0", "--seed", "5") as base:
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", base), base
         assert httpx.get(base + "/news/rss.xml", timeout=10).status_code == 200
         # Another process drives it through the control API.
-        r = httpx.post(
-            base + "/_demo/posts", json={"platform": "news", "title": "进程模式新闻", "text": "正文。"}, timeout=10
-        )
-        assert r.status_code == 201
+        post = {"platform": "news", "title": "进程模式新闻", "text": "正文。"}
+        assert httpx.post(base + "/_demo/posts", json=post, timeout=10).status_code == 201
         assert "进程模式新闻" in httpx.get(base + "/news/rss.xml", timeout=10).text
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 import smtplib
-import subprocess
-import sys
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
 import pytest
 
+from tests.plugins.demo import module_process
 from yuqing.demo.smtp import MailSink
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,21 +89,9 @@ def test_messages_survive_a_restart_on_the_same_folder(tmp_path: Path) -> None:
 
 
 def test_runs_as_a_process(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "yuqing.demo.smtp", "--dir", str(tmp_path / "out"), "--port", "0"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()
+    with module_process("yuqing.demo.smtp", "--dir", str(tmp_path / "out"), "--port", "0") as line:
         host, port = line.rsplit(":", 1)
         assert host == "127.0.0.1" and int(port) > 0
         with smtplib.SMTP(host, int(port), timeout=10) as client:
             client.send_message(_message("进程模式"))
         assert [m["Subject"] for m in MailSink(tmp_path / "out").messages()] == ["进程模式"]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -58,3 +61,17 @@ def mail_sink(tmp_path: Path) -> Iterator[MailSink]:
     sink.start()
     yield sink
     sink.stop()
+
+
+@contextmanager
+def module_process(*args: str) -> Iterator[str]:
+    """Run ``python -m ARGS`` from the project root; yield the first line it prints; stop it afterwards."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()  # SIGTERM: the demo servers stop cleanly on it
+        assert proc.wait(timeout=10) == 0

@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import json
 import re
+import signal
 import socket
 import threading
 import time
@@ -539,6 +540,13 @@ def _latest(item: DemoItem) -> datetime:
     return max([item.published_at, *(r.published_at for r in item.replies)])
 
 
+def _paged(seq: list[Any], size: int, wanted: int) -> tuple[list[Any], int, int]:
+    """One page of a sequence: (the page's items, the page number clamped to 1..pages, pages)."""
+    pages = max(1, -(-len(seq) // size))
+    page = min(max(1, wanted), pages)
+    return seq[(page - 1) * size : page * size], page, pages
+
+
 def _paragraphs(text: str) -> list[str]:
     return [p for p in text.split("\n") if p.strip()]
 
@@ -625,12 +633,9 @@ def _routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
     # government site ----------------------------------------------------------------------------
     def gov_list(m: re.Match[str], q: dict[str, str]) -> Response:
         page = int(m.group(1))
-        items = c.by_platform("gov")
-        size = PAGE_SIZES["gov"]
-        pages = max(1, -(-len(items) // size))
-        if page < 1 or page > pages:
+        chunk, shown, pages = _paged(c.by_platform("gov"), PAGE_SIZES["gov"], page)
+        if shown != page:  # list_0 or past the last page: like a static site, no such file
             return s.not_found()
-        chunk = items[(page - 1) * size : page * size]
         return _html(s.render("gov_list.html", items=chunk, page=page, pages=pages, cn_date=cn_date))
 
     def gov_article(m: re.Match[str], q: dict[str, str]) -> Response:
@@ -682,7 +687,7 @@ def _routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
         kw = q.get("kw", "")
         known = kw in (c.tieba_board, c.county, c.tieba_board + "吧")
         items = [i for i in c.by_platform("tieba") if not i.deleted] if known else []
-        items.sort(key=lambda i: max([i.published_at, *(r.published_at for r in i.replies)]), reverse=True)
+        items.sort(key=_latest, reverse=True)
         size = PAGE_SIZES["tieba_list"]
         pn = max(0, _int(q.get("pn"), 0))
         chunk = items[pn : pn + size]
@@ -728,11 +733,7 @@ def _routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
         item = c.find("tieba", int(m.group(1)))
         if item is None or item.deleted:
             return _html(s.render("tieba_deleted.html"), status=404)
-        floors = [_floor_of(item)] + item.replies
-        size = PAGE_SIZES["tieba_thread"]
-        pages = max(1, -(-len(floors) // size))
-        page = min(max(1, _int(q.get("pn"), 1)), pages)
-        chunk = floors[(page - 1) * size : page * size]
+        chunk, page, pages = _paged([_floor_of(item), *item.replies], PAGE_SIZES["tieba_thread"], _int(q.get("pn"), 1))
         posts = [
             {
                 "floor": f,
@@ -782,11 +783,8 @@ def _routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
         if q.get("fid") != "2":
             return _html(s.render("discuz_message.html", message="抱歉，指定的版块不存在"))
         items = [i for i in c.by_platform("discuz") if not i.deleted]
-        items.sort(key=lambda i: max([i.published_at, *(r.published_at for r in i.replies)]), reverse=True)
-        size = PAGE_SIZES["discuz_list"]
-        pages = max(1, -(-len(items) // size))
-        page = min(max(1, _int(q.get("page"), 1)), pages)
-        chunk = items[(page - 1) * size : page * size]
+        items.sort(key=_latest, reverse=True)  # the thread with the newest reply first, as Discuz! lists them
+        chunk, page, pages = _paged(items, PAGE_SIZES["discuz_list"], _int(q.get("page"), 1))
         rows = [
             {
                 "item": i,
@@ -805,10 +803,9 @@ def _routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
         item = c.find("discuz", _int(q.get("tid"), -1))
         if item is None or item.deleted:
             return _html(s.render("discuz_message.html", message="抱歉，指定的主题不存在或已被删除或正在被审核"))
-        floors = [_floor_of(item)] + item.replies
-        size = PAGE_SIZES["discuz_thread"]
-        pages = max(1, -(-len(floors) // size))
-        page = min(max(1, _int(q.get("page"), 1)), pages)
+        floors, page, pages = _paged(
+            [_floor_of(item), *item.replies], PAGE_SIZES["discuz_thread"], _int(q.get("page"), 1)
+        )
         t = now()
         posts = [
             {
@@ -818,7 +815,7 @@ def _routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
                 "date": discuz_date(f.published_at),
                 "recent": _recent(f.published_at, t),
             }
-            for f in floors[(page - 1) * size : page * size]
+            for f in floors
         ]
         template = "discuz_thread_touch.html" if mobile else "discuz_thread.html"
         page_html = s.render(
@@ -1128,9 +1125,10 @@ def main(argv: list[str] | None = None) -> None:
     corpus = build_corpus(cfg, seed=args.seed if args.seed is not None else DEFAULT_SEED, scale=args.scale)
     sites = DemoSites(corpus, host=args.host, port=args.port)
     print(sites.start(), flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a service manager's stop is a clean shutdown
     try:
-        while True:
-            time.sleep(3600)
+        stop.wait()
     except KeyboardInterrupt:
         pass
     finally:

@@ -13,6 +13,7 @@ import email
 import email.policy
 import itertools
 import os
+import signal
 import threading
 import time
 from email.message import EmailMessage
@@ -147,9 +148,10 @@ def main(argv: list[str] | None = None) -> None:
     sink = MailSink(Path(args.dir), host=args.host, port=args.port)
     host, port = sink.start()
     print(f"{host}:{port}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a service manager's stop is a clean shutdown
     try:
-        while True:
-            time.sleep(3600)
+        stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
