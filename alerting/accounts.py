@@ -129,6 +129,14 @@ def set_password(session: Session, username: str, password: str) -> None:
     row.password_hash = hash_password(password)
 
 
+def set_active(session: Session, username: str, active: bool) -> None:
+    """Disable an account (someone left the working group) or enable it again; sessions end at once."""
+    row = session.get(UserRow, username)
+    if row is None:
+        raise NotFoundError(f"用户 {username} 不存在")
+    row.active = active
+
+
 def authenticate(session: Session, username: str, password: str) -> UserRow | None:
     """The active user whose password matches, else None (same cost either way)."""
     row = session.get(UserRow, username)

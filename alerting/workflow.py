@@ -122,6 +122,9 @@ def allowed_actions(actor: Actor, w: WarningRow) -> list[str]:
         spec = spec_for(w, name)
         if w.kind in spec.kinds and actor.role in spec.roles and S(w.status) in spec.sources:
             out.append(name)
+    if "approve_response" in out and (w.form or {}).get("_response_draft"):
+        out.remove("approve_response")
+        out.insert(0, "approve_response")  # a draft is waiting for this leader: that comes first
     return out if visible(actor, w) else []
 
 

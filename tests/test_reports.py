@@ -92,3 +92,25 @@ def test_cli_user_add_refuses_bad_role(config_dir):  # type: ignore[no-untyped-d
     # getpass reads the terminal; without one it falls back to stdin (with a warning on stderr).
     r = _cli(config_dir, "user", "add", "wu_gan", "--role", "boss", stdin="longpassword\nlongpassword\n")
     assert r.returncode == 1 and "未知角色" in r.stderr
+
+
+def test_cli_user_add_list_disable(config_dir, web_store):  # type: ignore[no-untyped-def]
+    r = _cli(config_dir, "user", "add", "monitor_li", "--role", "monitor", "--name", "李监测员",
+             stdin="longpassword\nlongpassword\n")
+    assert r.returncode == 0, r.stderr
+    assert "示例县实验小学" not in r.stdout and "county-experimental-primary" in r.stdout  # scope from schools.yaml
+    r = _cli(config_dir, "user", "add", "monitor_li", "--role", "monitor", stdin="longpassword\nlongpassword\n")
+    assert r.returncode == 1 and "已存在" in r.stderr
+    r = _cli(config_dir, "user", "add", "wu", "--role", "officer", stdin="longpassword\nmismatch!!\n")
+    assert r.returncode == 1 and "不一致" in r.stderr
+    assert _cli(config_dir, "user", "disable", "monitor_li").returncode == 0
+    listing = _cli(config_dir, "user", "list").stdout
+    assert "monitor_li" in listing and "停用" in listing and "示例县实验小学" in listing
+    from alerting.accounts import authenticate
+
+    with web_store.session() as s:
+        assert authenticate(s, "monitor_li", "longpassword") is None
+    assert _cli(config_dir, "user", "enable", "monitor_li").returncode == 0
+    assert _cli(config_dir, "user", "passwd", "monitor_li", stdin="another-pass\nanother-pass\n").returncode == 0
+    with web_store.session() as s:
+        assert authenticate(s, "monitor_li", "another-pass") is not None

@@ -241,3 +241,15 @@ def test_handling_can_escalate_to_a_graver_level_only(web_store, cfg, wid):  # t
         assert s.get(WarningRow, wid).severity == "II"
         last = s.scalars(select(AuditRow).where(AuditRow.warning_id == wid).order_by(AuditRow.id.desc())).first()
         assert last.details["previous_severity"] == "III" and last.details["escalate_to"] == "II"
+
+
+def test_a_waiting_draft_puts_approval_first_for_the_leader(web_store, cfg, wid):  # type: ignore[no-untyped-def]
+    for action, actor, _ in PATH[:4]:
+        _do(web_store, cfg, actor, wid, action)
+    with web_store.session() as s:
+        assert allowed_actions(LEADER, s.get(WarningRow, wid))[0] == "handle"
+    _do(web_store, cfg, OFFICER, wid, "draft_response")
+    with web_store.session() as s:
+        w = s.get(WarningRow, wid)
+        assert allowed_actions(LEADER, w)[0] == "approve_response"
+        assert "approve_response" not in allowed_actions(OFFICER, w)

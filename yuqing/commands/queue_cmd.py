@@ -24,6 +24,17 @@ def _password(prompt_twice: bool = True) -> str:
     return first
 
 
+def _set_active(config: Path | None, username: str, active: bool) -> None:
+    from alerting.accounts import set_active
+    from alerting.store import Store
+
+    cfg = get_config(config)
+    store = Store.from_config(cfg)
+    with store.session() as s:
+        set_active(s, username, active)
+    store.dispose()
+
+
 def register(app: typer.Typer) -> None:
     @app.command("queue")
     def queue(
@@ -95,6 +106,40 @@ def register(app: typer.Typer) -> None:
             set_password(s, username, password)
         typer.echo(f"已修改 {username} 的密码。")
         store.dispose()
+
+    @user.command("list")
+    def user_list(config: Path | None = CONFIG_OPTION) -> None:
+        """列出所有账号、角色和负责的学校。"""
+        from alerting.accounts import ROLE_LABELS, actor_for, list_users
+        from alerting.store import Store
+        from yuqing.model import Role
+
+        cfg = get_config(config)
+        store = Store.from_config(cfg)
+        table = Table(title="账号")
+        for col in ("用户名", "显示名", "角色", "状态", "负责学校"):
+            table.add_column(col)
+        with store.session() as s:
+            for row in list_users(s):
+                actor = actor_for(cfg, row)
+                schools = "、".join(cfg.school(i).name for i in sorted(actor.schools)) if actor.role is Role.monitor \
+                    else "全部"
+                table.add_row(row.username, row.display_name, ROLE_LABELS[actor.role], "启用" if row.active else "停用",
+                              schools)
+        Console().print(table)
+        store.dispose()
+
+    @user.command("disable")
+    def user_disable(username: str, config: Path | None = CONFIG_OPTION) -> None:
+        """停用账号(人员调离时),其已登录的会话立即失效。"""
+        _set_active(config, username, False)
+        typer.echo(f"已停用账号 {username}。")
+
+    @user.command("enable")
+    def user_enable(username: str, config: Path | None = CONFIG_OPTION) -> None:
+        """重新启用账号。"""
+        _set_active(config, username, True)
+        typer.echo(f"已启用账号 {username}。")
 
     app.add_typer(user, name="user")
 

@@ -9,8 +9,9 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
-from alerting.accounts import actor_for
+from alerting.accounts import Actor, actor_for
 from alerting.store import Store
 from alerting.store.tables import UserRow
 from yuqing.config import Config
@@ -47,19 +48,22 @@ def create_app(cfg: Config, store: Store) -> FastAPI:
     for module in (auth, health, queue, warning, forms, dashboard, audit_view, search):
         app.include_router(module.router)
 
+    def resolve_actor(sess: SessionData) -> Actor | None:
+        """The session's user if still active and its password unchanged since login."""
+        with store.session() as s:
+            row = s.get(UserRow, sess.username)
+            if row is not None and row.active and password_fingerprint(row.password_hash) == sess.fingerprint:
+                return actor_for(cfg, row)
+        return None
+
     @app.middleware("http")
     async def session_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         raw = request.cookies.get(SESSION_COOKIE)
         sess = codec.load(raw) or SessionData(csrf=new_csrf())
         request.state.session = sess
-        request.state.actor = None
-        if sess.username:
-            with store.session() as s:
-                row = s.get(UserRow, sess.username)
-                if row is not None and row.active and password_fingerprint(row.password_hash) == sess.fingerprint:
-                    request.state.actor = actor_for(cfg, row)
-                else:
-                    sess.username, sess.fingerprint = None, ""
+        request.state.actor = await run_in_threadpool(resolve_actor, sess) if sess.username else None
+        if request.state.actor is None:
+            sess.username, sess.fingerprint = None, ""
         response = await call_next(request)
         cookie = codec.dump(request.state.session)
         if cookie != raw:

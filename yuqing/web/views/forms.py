@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from charset_normalizer import from_bytes
@@ -15,12 +16,10 @@ from alerting.reports.export import FORMATS, export_form
 from alerting.reports.form import FIELD_KEYS, FIELDS, LONG_FIELDS, build_form, save_edits
 from alerting.store.posts import evidence_body
 from alerting.workflow import FormInvalid
-from yuqing.errors import NotFoundError, PermissionDeniedError
-from yuqing.model import Role
+from yuqing.errors import NotFoundError
 from yuqing.web.deps import CheckedForm, CurrentActor, form_strings, render
 
 router = APIRouter()
-EDITORS = (Role.officer, Role.leader, Role.admin, Role.monitor)
 
 
 def _page(request: Request, actor: Actor, warning_id: int, errors: dict[str, str], submitted: dict[str, str],
@@ -62,11 +61,21 @@ def form_export(request: Request, warning_id: int, actor: CurrentActor, format: 
         "Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"})
 
 
+def _decode(body: bytes, content_type: str) -> str:
+    """The declared charset when it decodes cleanly (GBK pages say so), else detection."""
+    m = re.search(r"charset=([\w-]+)", content_type or "", re.I)
+    if m:
+        try:
+            return body.decode(m.group(1))
+        except (LookupError, UnicodeDecodeError):
+            pass
+    best = from_bytes(body).best()
+    return str(best) if best is not None else body.decode("utf-8", "replace")
+
+
 @router.get("/posts/{post_id}/evidence")
 def evidence(request: Request, post_id: str, actor: CurrentActor) -> Response:
     """The raw page we saved, as plain text in a sandbox: readable, never rendered or executed."""
-    if actor.role not in EDITORS:
-        raise PermissionDeniedError("当前账号无权查看证据原文")
     with request.app.state.store.session() as s:
         post = post_in_scope(s, actor, post_id)
         found = evidence_body(s, post.raw_sha256) if post.raw_sha256 else None
@@ -75,8 +84,7 @@ def evidence(request: Request, post_id: str, actor: CurrentActor) -> Response:
         row, body = found
         audit.record(s, actor.username, "view_evidence", details={"post_id": post_id, "sha256": row.sha256,
                                                                   "url": row.url})
-    best = from_bytes(body).best()
-    text = str(best) if best is not None else body.decode("utf-8", "replace")
+    text = _decode(body, row.content_type)
     header = (f"证据原文 SHA-256: {row.sha256}\n原始地址: {row.url}\n"
               f"抓取时间(UTC): {row.fetched_at:%Y-%m-%d %H:%M:%S}\n"
               f"HTTP 状态: {row.status}  类型: {row.content_type}\n{'=' * 60}\n")
