@@ -10,7 +10,7 @@ corpus every time.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -878,7 +878,7 @@ class _Builder:
 
 def _near_copy(rng: random.Random, text: str) -> str:
     """A near-duplicate: the same story with small edits, as reposts and rewrites make."""
-    edits = [
+    edits: list[Callable[[str], str]] = [
         lambda t: t.replace("！", "!").replace("，", ",", 1),
         lambda t: "转：" + t,
         lambda t: t + "（转自网络）",

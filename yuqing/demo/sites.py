@@ -6,7 +6,31 @@ feed, a government site with paged lists, a Baidu-news-like search, a Tieba boar
 and JSON follow the real samples in ../shared/fixtures. Faults (404, 500 then OK, slow, truncated, huge,
 redirect loop, expired login, redesign, login wall, dropped connection) are switched on per path prefix.
 
-Run alone: ``python -m yuqing.demo.sites --port 8800 [--seed S]``.
+URLs (relative to the base URL; config/sources.yaml points the demo sources here):
+
+    /robots.txt                                   everything allowed except /private/ (and /_demo/)
+    /news/rss.xml → /news/art/<n>.html            RSS 2.0 (pubDate +0800) → article pages; one GBK page, one
+                                                  UTF-8 page declaring gb2312 (no header charset); Big5 page at
+                                                  /news/art/big5.html (reached through the search)
+    /gov/list_<n>.html → /gov/art/<n>.html        paged list (8 a page, a.next) → articles (body in #zoom)
+    /search/news?word=<q>&pn=<page>               Baidu-news-like results (pn is the 1-based page number);
+                                                  links to /news/art/... and /ext/<n>.html (other media)
+    /tieba/f?kw=<board>&pn=<offset>               board list (li.j_thread_list, 10 a page, offset in pn)
+    /tieba/p/<tid>?pn=<page>                      thread (30 floors a page)
+    /bbs/forum.php?mod=forumdisplay&fid=2&page=N  Discuz! X3.4 list; &mobile=2 for the touch template
+    /bbs/forum.php?mod=viewthread&tid=N&page=P    thread (10 posts a page); &mobile=2 likewise
+    /weibo/api/container/getIndex?containerid=100103type%3D1%26q%3D<q>&page_type=searchall&page=N
+                                                  m.weibo.cn search JSON (10 a page; ok:0 past the end);
+                                                  containerid 231522… (a #topic#) gives the topic's weibos
+    /weibo/statuses/extend?id=<id>                long text;  /weibo/comments/hotflow?id=<id>&max_id=<n>
+    /weibo/status/<id|bid>                        status page with $render_data;  /weibo/topic.html: no posts in
+                                                  the markup, its JavaScript renders div.card from the JSON API
+    /_demo/posts|replies|faults (POST, DELETE)    control API for a sites process driven from elsewhere
+
+Every page sends ETag and (for posts) Last-Modified and answers conditional requests with 304; text is
+gzip-compressed for clients that accept it.
+
+Run alone: ``python -m yuqing.demo.sites --port 8800 [--seed S] [--config DIR] [--scale N]``.
 """
 
 from __future__ import annotations

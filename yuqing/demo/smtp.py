@@ -32,7 +32,7 @@ class _PortZeroController(Controller):
         if self.port == 0 and self.server is not None:
             sockets = getattr(self.server, "sockets", None) or []  # asyncio.Server, typed as AbstractServer
             self.port = int(sockets[0].getsockname()[1])
-        super()._trigger_server()
+        super()._trigger_server()  # type: ignore[no-untyped-call]  # aiosmtpd leaves it unannotated
 
 
 class _Handler:
