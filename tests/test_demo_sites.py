@@ -315,6 +315,25 @@ def test_discuz_touch_templates(demo_sites: DemoSites) -> None:
     assert t.css("div.postlist div.plc li.grey em::text").get() == "楼主"
 
 
+def test_discuz_redirects_to_the_page_of_a_post(demo_sites: DemoSites) -> None:
+    item = next(i for i in demo_sites.corpus.by_platform("discuz") if len(i.replies) + 1 > 10)
+    r = get(demo_sites, f"/bbs/forum.php?mod=redirect&tid={item.number}&goto=lastpost")
+    assert r.status_code == 302 and "page=2" in r.headers["location"]
+    page = sel(get(demo_sites, r.headers["location"].split("#")[0]))
+    last = page.css("td[id^=postmessage_]")[-1]
+    assert "".join(last.css("::text").getall()).strip() == item.replies[-1].text
+    first_pid = sel(get(demo_sites, item.path)).css("div[id^=post_]::attr(id)").get("").split("_")[1]
+    r = get(demo_sites, f"/bbs/forum.php?mod=redirect&goto=findpost&ptid={item.number}&pid={first_pid}")
+    assert r.status_code == 302 and "page=1" in r.headers["location"]
+
+
+def test_news_index_links_the_feed_and_articles(demo_sites: DemoSites) -> None:
+    s = sel(get(demo_sites, "/news/"))
+    assert s.css("link[type='application/rss+xml']::attr(href)").get() == "/news/rss.xml"
+    links = s.css("ul.list_14 li a::attr(href)").getall()
+    assert links and all(get(demo_sites, u).status_code == 200 for u in links[:3])
+
+
 def test_discuz_missing_thread_message(demo_sites: DemoSites) -> None:
     s = sel(get(demo_sites, "/bbs/forum.php?mod=viewthread&tid=1"))
     assert "不存在" in (s.css("#messagetext p::text").get() or "")

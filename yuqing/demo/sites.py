@@ -626,6 +626,10 @@ def _routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
         resp = Response(200, body.encode("utf-8"), "application/rss+xml; charset=utf-8")
         return _modified(resp, *(i.published_at for i in items)) if items else resp
 
+    def news_index(m: re.Match[str], q: dict[str, str]) -> Response:
+        items = [i for i in c.by_platform("news") if i.encoding != "big5" and not i.deleted][:30]
+        return _html(s.render("news_index.html", items=items, cn_date=cn_date))
+
     def news_article(m: re.Match[str], q: dict[str, str]) -> Response:
         key = m.group(1)
         item = (
@@ -801,7 +805,24 @@ def _routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
             return discuz_list(q, mobile)
         if mod == "viewthread":
             return discuz_thread(q, mobile)
+        if mod == "redirect":
+            return discuz_redirect(q)
         return _html(s.render("discuz_index.html"))
+
+    def discuz_redirect(q: dict[str, str]) -> Response:
+        """goto=lastpost / findpost: Discuz! answers with a redirect to the page that holds the post."""
+        item = c.find("discuz", _int(q.get("tid") or q.get("ptid"), -1))
+        if item is None:
+            return _html(s.render("discuz_message.html", message="抱歉，指定的主题不存在或已被删除或正在被审核"))
+        size = PAGE_SIZES["discuz_thread"]
+        floors = len(item.replies) + 1
+        floor = floors
+        if q.get("goto") == "findpost":
+            floor = next((f for f in range(1, floors + 1) if _pid(item, f) == _int(q.get("pid"), -1)), 1)
+        page = (floor - 1) // size + 1
+        anchor = f"#pid{_pid(item, floor)}"
+        location = f"/bbs/forum.php?mod=viewthread&tid={item.number}&page={page}{anchor}"
+        return Response(302, b"", headers={"Location": location})
 
     def discuz_list(q: dict[str, str], mobile: bool) -> Response:
         if q.get("fid") != "2":
@@ -1005,6 +1026,7 @@ def _routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
             (r"/private/.*", secret),
             (r"/deleted(/.*)?", deleted),
             (r"/news/rss\.xml", rss),
+            (r"/news/(index\.html)?", news_index),
             (r"/news/art/(\d+|big5)\.html", news_article),
             (r"/gov/list_(\d+)\.html", gov_list),
             (r"/gov/art/(\d+)\.html", gov_article),
