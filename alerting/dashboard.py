@@ -104,3 +104,9 @@ def source_health(session: Session, cfg: Config, now: datetime, recent: int = 10
                     h.failures_in_row += 1
         out.append(h)
     return out
+
+
+def recent_runs(session: Session, source_id: str, limit: int = 10) -> list[SourceRunRow]:
+    """A source's latest runs, newest first (shown on its source-health warning)."""
+    return list(session.scalars(select(SourceRunRow).where(SourceRunRow.source_id == source_id)
+                                .order_by(SourceRunRow.started_at.desc()).limit(limit)))

@@ -51,3 +51,13 @@ def test_sensitive_period_banner(client_as, web_store, cfg, config_dir):  # type
         login(client, "officer_chen", "demo-officer-2026")
         page = client.get("/dashboard").text
     assert "测试时段" in page and isinstance(today, date)
+
+
+def test_source_health_warning_shows_the_runs(client_as, seeded, web_store):  # type: ignore[no-untyped-def]
+    now = utcnow()
+    with web_store.session() as s:
+        s.add(SourceRunRow(source_id="demo-tieba", started_at=now, status="failed", errors=2,
+                           http_statuses={"403": 2}, message="疑似被封禁"))
+    page = client_as("officer_chen").get(f"/warnings/{seeded.health}").text
+    assert "数据源 demo-tieba 最近运行情况" in page and "403×2" in page and "疑似被封禁" in page
+    assert 'id="act-close"' in page and 'id="act-confirm"' not in page

@@ -253,3 +253,27 @@ def test_a_waiting_draft_puts_approval_first_for_the_leader(web_store, cfg, wid)
         w = s.get(WarningRow, wid)
         assert allowed_actions(LEADER, w)[0] == "approve_response"
         assert "approve_response" not in allowed_actions(OFFICER, w)
+
+
+def test_docs_table_matches_the_state_machine():  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "review.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in text.splitlines():
+        if line.startswith("| `") and line.count("|") == 6:
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0].strip("`")] = cells
+    assert set(rows) == set(ACTIONS), "docs/review.md lists other actions than alerting.workflow.ACTIONS"
+    everyone = {r.value for r in Role}
+    for name, spec in ACTIONS.items():
+        _, label, sources, target, roles = rows[name]
+        assert label == spec.label, name
+        documented_roles = everyone if roles == "everyone" else {r.strip() for r in roles.split(",")}
+        assert documented_roles == {r.value for r in spec.roles}, name
+        if spec.target is None:
+            assert target == "(same)", name
+        else:
+            assert target == spec.target.value, name
+        if sources not in ("any", "any open"):
+            assert {x.strip() for x in sources.split(",")} == {s.value for s in spec.sources}, name

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 
 from alerting import audit
 from alerting.accounts import Actor, list_users
+from alerting.dashboard import recent_runs
 from alerting.queue import deadline_of, event_posts, get_warning, is_overdue
 from alerting.workflow import ACTIONS, RESPONSE_KINDS, FormInvalid, allowed_actions, perform
 from yuqing.errors import PermissionDeniedError, TransitionError
@@ -32,6 +33,7 @@ def warning_context(request: Request, actor: Actor, warning_id: int) -> dict[str
             "w": w,
             "names": {u.username: u.display_name or u.username for u in users},
             "posts": event_posts(s, w),
+            "runs": recent_runs(s, w.source_id) if w.kind == "source_health" and w.source_id else [],
             "history": audit.history(s, w.id),
             "deadline": deadline_of(cfg, w),
             "overdue": is_overdue(cfg, w, now),
