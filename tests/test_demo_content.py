@@ -14,6 +14,7 @@ from yuqing.demo.content import (
     DemoCorpus,
     build_corpus,
     category_counts,
+    corpus_posts,
     iter_truth,
     mid_to_bid,
     scale_posts,
@@ -238,3 +239,19 @@ def test_scaled_corpus_for_crawl_benchmarks() -> None:
 def test_built_in_sample_matches_the_sample_configuration() -> None:
     """`python -m yuqing.demo.sites` without --config serves the same corpus as the sample config gives."""
     assert _fingerprint(build_corpus(None, now=NOW)) == _fingerprint(build_corpus(_sample(), now=NOW))
+
+
+def test_corpus_posts_carry_truth_and_stable_ids() -> None:
+    cfg = _sample()
+    c = build_corpus(cfg, now=NOW)
+    posts = corpus_posts(c, "http://127.0.0.1:8800")
+    replies = sum(len(i.replies) for i in c.items if not i.deleted)
+    assert len(posts) == sum(1 for i in c.items if not i.deleted) + replies
+    assert len({p.id for p in posts}) == len(posts)
+    assert {p.source for p in posts} <= {s.id for s in cfg.sources}
+    food = [p for p in posts if p.extra["truth"]["anchor"] == "FOOD_POISONING"]
+    assert {p.source for p in food} >= {"demo-weibo-search", "demo-tieba", "demo-news-rss"}
+    reply = next(p for p in posts if p.kind.value == "reply")
+    thread = next(p for p in posts if p.id == reply.thread_id)
+    assert reply.url == thread.url and reply.floor and reply.floor >= 2
+    assert [p.id for p in corpus_posts(c, "http://127.0.0.1:8800")] == [p.id for p in posts]

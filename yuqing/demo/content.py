@@ -1531,3 +1531,95 @@ def category_counts(items: Iterable[DemoItem]) -> dict[Category, int]:
     for item in items:
         out[item.category] = out.get(item.category, 0) + 1
     return out
+
+
+# The sample config's demo source for each platform (news articles only found by the search: the search).
+DEMO_SOURCES = {
+    "news": "demo-news-rss",
+    "gov": "demo-gov-list",
+    "ext": "demo-news-search",
+    "tieba": "demo-tieba",
+    "discuz": "demo-forum",
+    "weibo": "demo-weibo-search",
+}
+_KINDS = {
+    "news": PostKind.article,
+    "gov": PostKind.article,
+    "ext": PostKind.article,
+    "tieba": PostKind.thread,
+    "discuz": PostKind.thread,
+    "weibo": PostKind.weibo,
+}
+
+
+def corpus_posts(corpus: DemoCorpus, base_url: str = "http://127.0.0.1:8800") -> list[Post]:
+    """Every item and reply as a Post, the way a crawler of the demo sites would record it.
+
+    For tests and benchmarks that need realistic posts without crawling. Ids follow ``post_id_for``:
+    the page URL for articles, threads and weibos, URL plus floor for replies and comments. Each post's
+    ``extra["truth"]`` holds the ground truth (category, schools, relevant, story, anchor).
+    """
+    from urllib.parse import urlsplit
+
+    site = urlsplit(base_url).netloc
+    posts: list[Post] = []
+    for item in corpus.items:
+        if item.deleted:
+            continue
+        url = base_url + item.path
+        parent = post_id_for(url)
+        truth = {
+            "category": item.category.value,
+            "schools": list(item.schools),
+            "relevant": item.relevant,
+            "story": item.story,
+            "anchor": item.anchor,
+        }
+        posts.append(
+            Post(
+                id=parent,
+                url=url,
+                source=DEMO_SOURCES[item.platform],
+                site=site,
+                kind=_KINDS[item.platform],
+                title=item.title,
+                content=item.text,
+                author=item.author,
+                published_at=item.published_at,
+                metrics=Metrics(
+                    reposts=item.reposts or None,
+                    comments=item.comments or None,
+                    likes=item.likes or None,
+                    views=item.views or None,
+                ),
+                floor=1 if item.platform in ("tieba", "discuz") else None,
+                extra={"truth": truth},
+            )
+        )
+        reply_kind = PostKind.comment if item.platform == "weibo" else PostKind.reply
+        for r in item.replies:
+            posts.append(
+                Post(
+                    id=post_id_for(url, r.floor),
+                    url=url,
+                    source=DEMO_SOURCES[item.platform],
+                    site=site,
+                    kind=reply_kind,
+                    title=item.title,
+                    content=r.text,
+                    author=r.author,
+                    published_at=r.published_at,
+                    thread_id=parent,
+                    floor=r.floor,
+                    extra={
+                        "truth": {
+                            "category": r.category.value,
+                            "schools": list(r.schools),
+                            "relevant": r.relevant,
+                            "story": item.story,
+                            "anchor": None,
+                        }
+                    },
+                )
+            )
+    return posts
