@@ -98,3 +98,24 @@ def test_hostile_post_is_escaped_everywhere(client_as, seeded):  # type: ignore[
     assert "&lt;script&gt;window.__pwned=1" in page  # shown as text, not dropped
     assert "原文地址: javascript:window.__pwned=5" in page  # non-http URL stays text
     assert XSS_TITLE not in page
+
+
+def test_session_has_an_absolute_lifetime(client_as, web_app, cfg):  # type: ignore[no-untyped-def]
+    import time
+    from unittest.mock import patch
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    from yuqing.web.security import SESSION_MAX_AGE, load_secret
+
+    client = client_as("officer_chen")
+    r = client.get("/queue")
+    assert r.status_code == 200 and "set-cookie" not in r.headers  # not renewed by activity
+    sess = web_app.state.codec.load(client.cookies.get("yuqing_session"))
+    assert sess is not None and sess.username == "officer_chen"
+    # The same session signed a working day ago (only the signer's clock is moved) is refused.
+    signer = URLSafeTimedSerializer(load_secret(cfg), salt="yuqing-session")
+    with patch("itsdangerous.timed.time.time", return_value=time.time() - SESSION_MAX_AGE - 5):
+        stale = signer.dumps({"c": sess.csrf, "u": sess.username, "h": sess.fingerprint})
+    client.cookies.set("yuqing_session", stale)
+    assert client.get("/queue").status_code == 303

@@ -58,17 +58,19 @@ def create_app(cfg: Config, store: Store) -> FastAPI:
 
     @app.middleware("http")
     async def session_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        raw = request.cookies.get(SESSION_COOKIE)
-        sess = codec.load(raw) or SessionData(csrf=new_csrf())
+        loaded = codec.load(request.cookies.get(SESSION_COOKIE))
+        sess = loaded or SessionData(csrf=new_csrf())
+        before = (sess.csrf, sess.username, sess.fingerprint) if loaded else None
         request.state.session = sess
         request.state.actor = await run_in_threadpool(resolve_actor, sess) if sess.username else None
         if request.state.actor is None:
             sess.username, sess.fingerprint = None, ""
         response = await call_next(request)
-        cookie = codec.dump(request.state.session)
-        if cookie != raw:
-            response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_MAX_AGE, httponly=True, samesite="lax",
-                                secure=request.url.scheme == "https", path="/")
+        # Re-issued only when it changes (login, logout, a new anonymous visitor): the signed
+        # timestamp then marks the login, so a session ends SESSION_MAX_AGE after it, however busy.
+        if before != (sess.csrf, sess.username, sess.fingerprint):
+            response.set_cookie(SESSION_COOKIE, codec.dump(sess), max_age=SESSION_MAX_AGE, httponly=True,
+                                samesite="lax", secure=request.url.scheme == "https", path="/")
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
         return response
