@@ -153,6 +153,18 @@ def test_near_duplicate_stories_span_platforms() -> None:
     multi = {k: v for k, v in stories.items() if len(v) >= 2}
     assert len(multi) >= 3, stories
     assert {"weibo", "tieba", "news"} <= stories["food-poisoning"]
+    # Copies are near-duplicates (small edits), not merely the same topic.
+    food = {i.platform: i for i in c.anchor_items("FOOD_POISONING") if not i.retweet_of}
+    assert _jaccard(food["weibo"].text, food["tieba"].text) >= 0.4
+    assert _jaccard(food["news"].text, food["ext"].text) >= 0.4
+    bus = [i for i in c.items if i.story == "school-bus" and not i.retweet_of]
+    assert len({i.platform for i in bus}) == 2 and _jaccard(bus[0].text, bus[1].text) >= 0.4
+
+
+def _jaccard(a: str, b: str, k: int = 3) -> float:
+    sa = {a[i : i + k] for i in range(len(a) - k + 1)}
+    sb = {b[i : i + k] for i in range(len(b) - k + 1)}
+    return len(sa & sb) / len(sa | sb)
 
 
 def test_anchors_present_with_their_needles_and_platforms() -> None:
