@@ -82,7 +82,6 @@ def bench_es(n: int) -> None:
         _searches(index, "Elasticsearch", index.count())
     finally:
         index.delete_all()
-        index.es.indices.delete_index_template(name=prefix)  # type: ignore[attr-defined]
         index.close()
         if started:
             subprocess.run(["bash", str(ROOT / "scripts" / "es.sh"), "down"], capture_output=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from alerting.index import open_index
 from alerting.index.outbox import enqueue_post
 from alerting.store import Store
 from alerting.store.posts import upsert_post
@@ -90,10 +91,8 @@ def test_configured_elasticsearch_is_used(cfg: Config, config_dir: Path, es_url:
         assert replay.returncode == 0, replay.stderr
         status = yuqing(config_dir, "index", "status")
         assert "Elasticsearch" in status.stdout
+        open_index(es_url).refresh()  # the index refreshes every 5 s by itself
         found = yuqing(config_dir, "search", "食堂 OR 校车", "--size", "10")
         assert "共 4 条" in found.stdout
     finally:
-        from alerting.index import open_index
-
-        ix = open_index(es_url)
-        ix.delete_all()
+        open_index(es_url).delete_all()

@@ -26,7 +26,7 @@ def es_index(es_url: str, es_prefix: str) -> Iterator[ElasticsearchIndex]:
         yield ix
     finally:
         ix.delete_all()
-        ix.es.indices.delete_index_template(name=es_prefix)
+        assert not ix.es.indices.exists_index_template(name=es_prefix)
         ix.close()
 
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from alerting.index import SearchQuery, open_index
-from alerting.index.outbox import backlog, enqueue_post, enqueue_status, replay
+from alerting.index.outbox import backlog, enqueue_event_status, enqueue_post, enqueue_status, replay
 from alerting.store import Store
 from alerting.store.posts import upsert_post
 from alerting.store.tables import AnalysisRow, EventRow, OutboxRow, WarningRow
@@ -100,7 +100,7 @@ def test_status_changes_converge_to_the_store_whatever_the_order(store: Store, t
     with store.session() as s:
         w = s.scalars(select(WarningRow)).one()
         w.status = "closed"
-        enqueue_status(s, ids, "closed", now=T0)
+        enqueue_event_status(s, "ev1", "closed", now=T0)
     report = replay(store, index, now=T0)
     assert report.delivered == 2 and report.waiting == 0
     assert set(index.search(SearchQuery(statuses=["closed"])).ids) == set(ids)

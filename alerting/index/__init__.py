@@ -39,7 +39,7 @@ def open_index(url: str, *, tokenize: Tokenize | None = None, **options: Any) ->
     if url.startswith("sqlite:///"):
         from alerting.index.fts5 import Fts5Index
 
-        return Fts5Index(url, tokenize=tokenize)
+        return Fts5Index(url)  # matches on characters; the segmenter's words serve Elasticsearch
     if url.startswith(("http://", "https://")):
         from alerting.index.elasticsearch import ElasticsearchIndex
 

@@ -256,6 +256,10 @@ class ElasticsearchIndex:
             # Explicit names: clusters refuse wildcard deletes (action.destructive_requires_name).
             for name in indices:
                 self.es.indices.delete(index=name, ignore_unavailable=True)
+            try:
+                self.es.indices.delete_index_template(name=self.prefix)
+            except NotFoundError:
+                pass
 
     def refresh(self) -> None:
         with _unavailable_on_connection_error(self.url):

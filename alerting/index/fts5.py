@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,17 +33,17 @@ from alerting.index.protocol import (
     doc_source,
 )
 from alerting.index.querysyntax import ParsedQuery, Term, bigrams, parse, std_tokens
-from alerting.index.tokens import Tokenize, WordCutter
 from yuqing.errors import InputError
 
-SCHEMA_VERSION = 1  # bump when tokenization changes: the index must then be rebuilt
+SCHEMA_VERSION = 2  # bump when tokenization changes: the index must then be rebuilt
 # Token characters besides letters and digits: standard tokens such as 3.5, o'clock, 1,000 and
 # a_b must stay one FTS5 token.
 # Symbols (So: emoji) and marks are token characters too, as in the standard tokenizer.
 _TOKENIZE = "unicode61 remove_diacritics 0 categories 'L* N* Co M* So' tokenchars '._,''’'"
 _BM25 = "bm25(fts, 3.0, 3.0, 1.0, 1.0)"  # title matches weigh three times content matches
-_AGG_COLUMNS = {"category": "d.category", "severity": "d.severity", "status": "d.status",
-                "site": "d.site", "source": "d.source"}
+_EPOCH_DAY = date(1970, 1, 1)
+_AGG_COLUMNS = {"category": "category", "severity": "severity", "status": "status", "site": "site",
+                "source": "source"}
 
 
 def _grams(text: str) -> tuple[str, str]:
@@ -83,12 +83,11 @@ def match_expression(parsed: ParsedQuery) -> str:
 class Fts5Index:
     """``SearchIndex`` on SQLite FTS5. One connection guarded by a lock (the web UI's threads)."""
 
-    def __init__(self, url: str, tokenize: Tokenize | None = None):
+    def __init__(self, url: str):
         if not url.startswith("sqlite:///"):
             raise ValueError(f"not an sqlite:/// URL: {url}")
         self.url = url
         self.path = Path(url.removeprefix("sqlite:///"))
-        self.tokenize = tokenize or WordCutter()
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
 
@@ -113,7 +112,7 @@ class Fts5Index:
             db = self._conn()
             db.executescript(
                 f"""
-                CREATE TABLE IF NOT EXISTS docs(
+                CREATE TABLE IF NOT EXISTS docs(    -- narrow: filters and aggregations scan it
                     rowid INTEGER PRIMARY KEY,
                     id TEXT NOT NULL UNIQUE,
                     published_at INTEGER NOT NULL,   -- epoch seconds, UTC
@@ -123,13 +122,15 @@ class Fts5Index:
                     site TEXT NOT NULL,
                     source TEXT NOT NULL,
                     event_id TEXT,
-                    sensitivity REAL NOT NULL,
-                    doc TEXT NOT NULL               -- the JSON source (protocol.doc_source)
+                    sensitivity REAL NOT NULL
+                );
+                CREATE TABLE IF NOT EXISTS doc_json(  -- the JSON source (protocol.doc_source), read per page
+                    rowid INTEGER PRIMARY KEY, doc TEXT NOT NULL
                 );
                 CREATE INDEX IF NOT EXISTS ix_docs_published ON docs(published_at);
                 CREATE INDEX IF NOT EXISTS ix_docs_category ON docs(category, published_at);
                 CREATE INDEX IF NOT EXISTS ix_docs_severity ON docs(severity);
-                CREATE INDEX IF NOT EXISTS ix_docs_status ON docs(status);
+                CREATE INDEX IF NOT EXISTS ix_docs_status ON docs(status, severity);
                 CREATE INDEX IF NOT EXISTS ix_docs_site ON docs(site);
                 CREATE INDEX IF NOT EXISTS ix_docs_source ON docs(source);
                 CREATE INDEX IF NOT EXISTS ix_docs_event ON docs(event_id);
@@ -144,6 +145,10 @@ class Fts5Index:
                 INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');
                 """
             )
+            version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+            if str(version) != str(SCHEMA_VERSION):
+                raise IndexUnavailable(f"{self.path} 的索引结构是第 {version} 版,程序需要第 {SCHEMA_VERSION} 版:"
+                                       "请运行 yuqing index rebuild --yes 重建索引")
 
     def close(self) -> None:
         with self._lock:
@@ -171,11 +176,13 @@ class Fts5Index:
         return report
 
     def _index_one(self, db: sqlite3.Connection, doc: IndexDoc) -> None:
-        words = list(doc.words) or self.tokenize(f"{doc.title}\n{doc.content}")
-        source = doc_source(doc, words)
-        old = db.execute("SELECT rowid, doc FROM docs WHERE id = ?", (doc.id,)).fetchone()
+        # Words (the segmenter's) serve Elasticsearch's scoring only; matching here is on
+        # characters, so FTS5 stores words only when the document already carries them.
+        source = json.dumps(doc_source(doc), ensure_ascii=False)
         values = (int(doc.published_at.timestamp()), doc.category, doc.severity, doc.status, doc.site,
-                  doc.source, doc.event_id, float(doc.sensitivity), json.dumps(source, ensure_ascii=False))
+                  doc.source, doc.event_id, float(doc.sensitivity))
+        old = db.execute("SELECT d.rowid, j.doc FROM docs d JOIN doc_json j ON j.rowid = d.rowid WHERE d.id = ?",
+                         (doc.id,)).fetchone()
         if old is not None:
             rowid = old[0]
             prev = json.loads(old[1])
@@ -183,12 +190,14 @@ class Fts5Index:
             db.execute("INSERT INTO fts(fts, rowid, t_uni, t_bi, c_uni, c_bi) VALUES('delete', ?, ?, ?, ?, ?)",
                        (rowid, *_fts_row(prev["title"], prev["content"])))
             db.execute("UPDATE docs SET published_at=?, category=?, severity=?, status=?, site=?, source=?,"
-                       " event_id=?, sensitivity=?, doc=? WHERE rowid=?", (*values, rowid))
+                       " event_id=?, sensitivity=? WHERE rowid=?", (*values, rowid))
+            db.execute("UPDATE doc_json SET doc = ? WHERE rowid = ?", (source, rowid))
             db.execute("DELETE FROM doc_schools WHERE doc = ?", (rowid,))
         else:
             cur = db.execute("INSERT INTO docs(id, published_at, category, severity, status, site, source,"
-                             " event_id, sensitivity, doc) VALUES (?,?,?,?,?,?,?,?,?,?)", (doc.id, *values))
+                             " event_id, sensitivity) VALUES (?,?,?,?,?,?,?,?,?)", (doc.id, *values))
             rowid = cur.lastrowid
+            db.execute("INSERT INTO doc_json(rowid, doc) VALUES (?, ?)", (rowid, source))
         db.execute("INSERT INTO fts(rowid, t_uni, t_bi, c_uni, c_bi) VALUES (?, ?, ?, ?, ?)",
                    (rowid, *_fts_row(doc.title, doc.content)))
         db.executemany("INSERT OR IGNORE INTO doc_schools(school, doc) VALUES (?, ?)",
@@ -201,13 +210,15 @@ class Fts5Index:
             db.execute("BEGIN IMMEDIATE")
             try:
                 for pid in post_ids:
-                    row = db.execute("SELECT rowid, doc FROM docs WHERE id = ?", (pid,)).fetchone()
+                    row = db.execute("SELECT d.rowid, j.doc FROM docs d JOIN doc_json j ON j.rowid = d.rowid"
+                                     " WHERE d.id = ?", (pid,)).fetchone()
                     if row is None:
                         continue
                     source = json.loads(row[1])
                     source["status"] = status
-                    db.execute("UPDATE docs SET status = ?, doc = ? WHERE rowid = ?",
-                               (status, json.dumps(source, ensure_ascii=False), row[0]))
+                    db.execute("UPDATE docs SET status = ? WHERE rowid = ?", (status, row[0]))
+                    db.execute("UPDATE doc_json SET doc = ? WHERE rowid = ?",
+                               (json.dumps(source, ensure_ascii=False), row[0]))
                     updated += 1
                 db.execute("COMMIT")
             except BaseException:
@@ -219,7 +230,7 @@ class Fts5Index:
         with self._lock:
             db = self._conn()
             db.executescript("DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS doc_schools;"
-                             " DROP TABLE IF EXISTS docs; DROP TABLE IF EXISTS meta;")
+                             " DROP TABLE IF EXISTS doc_json; DROP TABLE IF EXISTS docs; DROP TABLE IF EXISTS meta;")
             db.execute("VACUUM")
 
     def refresh(self) -> None:
@@ -244,27 +255,44 @@ class Fts5Index:
         join = ""
         score = "0.0"
         if not parsed.empty:
-            join = "JOIN (SELECT rowid AS r, " + _BM25 + " AS score FROM fts WHERE fts MATCH ?) m ON m.r = d.rowid"
+            # bm25() costs per matching row: compute it only when ranking by relevance.
+            ranked = q.sort == "relevance"
+            join = ("JOIN (SELECT rowid AS r" + (", " + _BM25 + " AS score" if ranked else "")
+                    + " FROM fts WHERE fts MATCH ?) m ON m.r = d.rowid")
             params.append(match_expression(parsed))
-            score = "m.score"
+            score = "m.score" if ranked else "0.0"
         _filters(q, where, params)
         sql_where = ("WHERE " + " AND ".join(where)) if where else ""
         with self._lock:
             db = self._conn()
             db.execute("DROP TABLE IF EXISTS temp.hits")
+            everything = parsed.empty and not where
             try:
-                db.execute(f"CREATE TEMP TABLE hits AS SELECT d.rowid AS r, {score} AS score, d.published_at AS p,"
-                           f" d.sensitivity AS s, d.id AS id FROM docs d {join} {sql_where}", params)
+                if everything:
+                    # No text, no filter (the overview): read docs and its indexes directly.
+                    db.execute("CREATE TEMP VIEW IF NOT EXISTS all_hits AS SELECT rowid AS r, 0.0 AS score,"
+                               " published_at AS p, sensitivity AS s, id, category, severity, status, site, source"
+                               " FROM docs")
+                else:
+                    # The matching set once, with what sorting and the aggregations need, so that
+                    # they never go back to the docs table.
+                    db.execute(f"CREATE TEMP TABLE hits AS SELECT d.rowid AS r, {score} AS score,"
+                               " d.published_at AS p, d.sensitivity AS s, d.id AS id, d.category AS category,"
+                               " d.severity AS severity, d.status AS status, d.site AS site, d.source AS source"
+                               f" FROM docs d {join} {sql_where}", params)
             except sqlite3.OperationalError as exc:
                 if "no such table" in str(exc):
                     return SearchResult(total=0, hits=[], took_ms=(time.perf_counter() - started) * 1000)
                 raise InputError(f"检索式无法执行:{exc}") from exc
-            total = int(db.execute("SELECT count(*) FROM hits").fetchone()[0])
+            src = "all_hits" if everything else "hits"
+            total = int(db.execute(f"SELECT count(*) FROM {src}").fetchone()[0])
             order = _order(q, has_text=not parsed.empty)
             offset = (q.page - 1) * q.size
-            rows = db.execute(f"SELECT h.id, h.score, d.doc FROM hits h JOIN docs d ON d.rowid = h.r"
-                              f" ORDER BY {order} LIMIT ? OFFSET ?", (q.size, offset)).fetchall()
-            aggs = {name: self._aggregate(db, name, q) for name in q.aggregations}
+            # Sort the narrow rows first, then read the JSON of the page only.
+            rows = db.execute(f"SELECT h.id, h.score, j.doc FROM (SELECT * FROM {src} h ORDER BY {order}"
+                              f" LIMIT ? OFFSET ?) h JOIN doc_json j ON j.rowid = h.r ORDER BY {order}",
+                              (q.size, offset)).fetchall()
+            aggs = {name: self._aggregate(db, name, q, src) for name in q.aggregations}
             db.execute("DROP TABLE IF EXISTS temp.hits")
         terms = [t for c in parsed.positive for t in c.terms]
         hits = []
@@ -279,18 +307,23 @@ class Fts5Index:
         return SearchResult(total=total, hits=hits, aggregations=aggs,
                             took_ms=(time.perf_counter() - started) * 1000)
 
-    def _aggregate(self, db: sqlite3.Connection, name: str, q: SearchQuery) -> list[Bucket]:
+    def _aggregate(self, db: sqlite3.Connection, name: str, q: SearchQuery, src: str) -> list[Bucket]:
         if name == "day":
             offset = _utc_offset_seconds(q.timezone)
-            rows = db.execute("SELECT date(p + ?, 'unixepoch') AS k, count(*) FROM hits GROUP BY k ORDER BY k",
+            rows = db.execute(f"SELECT (p + ?) / 86400 AS k, count(*) FROM {src} GROUP BY k ORDER BY k",
                               (offset,)).fetchall()
-            return [Bucket(k, n) for k, n in rows]
+            return [Bucket(str(_EPOCH_DAY + timedelta(days=k)), n) for k, n in rows]
         if name == "school":
-            rows = db.execute("SELECT s.school, count(*) AS n FROM hits h JOIN doc_schools s ON s.doc = h.r"
-                              " GROUP BY s.school ORDER BY n DESC, s.school").fetchall()
+            if src == "all_hits":
+                rows = db.execute("SELECT school, count(*) AS n FROM doc_schools GROUP BY school"
+                                  " ORDER BY n DESC, school").fetchall()
+            else:
+                # CROSS JOIN keeps hits the outer loop (the planner would otherwise scan doc_schools).
+                rows = db.execute("SELECT s.school, count(*) AS n FROM hits h CROSS JOIN doc_schools s"
+                                  " ON s.doc = h.r GROUP BY s.school ORDER BY n DESC, s.school").fetchall()
         else:
             col = _AGG_COLUMNS[name]
-            rows = db.execute(f"SELECT {col} AS k, count(*) AS n FROM hits h JOIN docs d ON d.rowid = h.r"
+            rows = db.execute(f"SELECT {col} AS k, count(*) AS n FROM {src}"
                               f" WHERE {col} IS NOT NULL GROUP BY k ORDER BY n DESC, k").fetchall()
         return [Bucket(str(k), int(n)) for k, n in rows]
 

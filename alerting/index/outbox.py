@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from alerting.index.documents import load_docs
+from alerting.index.documents import load_docs, post_ids_of_event
 from alerting.index.protocol import IndexUnavailable, SearchIndex
 from alerting.store import Store
 from alerting.store.tables import OutboxRow, PostRow
@@ -61,6 +61,11 @@ def enqueue_status(session: Session, post_ids: Sequence[str], status: str, now: 
     digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
     _put(session, f"status:{ids[0] if len(ids) == 1 else digest}:{status}",
          {"op": "status", "post_ids": ids, "status": status}, now or utcnow())
+
+
+def enqueue_event_status(session: Session, event_id: str, status: str, now: datetime | None = None) -> None:
+    """``enqueue_status`` for every post of an event (what a warning transition changes)."""
+    enqueue_status(session, post_ids_of_event(session, event_id), status, now)
 
 
 @dataclass
