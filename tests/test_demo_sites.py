@@ -102,6 +102,10 @@ def test_gbk_article_has_real_gbk_bytes(demo_sites: DemoSites) -> None:
     assert '<meta charset="gbk">' in text
     assert item.title in text and "示例县" in text
     assert item.title.encode("gbk") in r.content
+    # A character GBK lacks becomes a numeric character reference, as on real GBK sites.
+    odd = demo_sites.add_post("news", title="示例县新闻😀", text="表情符号😀测试。", encoding="gbk")
+    r = get(demo_sites, odd.path)
+    assert r.status_code == 200 and b"&#128512;" in r.content and "示例县新闻" in r.content.decode("gbk")
 
 
 def test_utf8_page_declaring_gb2312(demo_sites: DemoSites) -> None:

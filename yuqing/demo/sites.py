@@ -44,6 +44,7 @@ import signal
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -114,8 +115,9 @@ class DemoSites:
         self.corpus = corpus
         self.host = host
         self.port = port
-        self.requests: list[tuple[str, str, int]] = []
-        self.errors: list[str] = []  # exceptions raised by views (tests assert this stays empty)
+        # Bounded: a demo left serving for days must not grow without limit.
+        self.requests: deque[tuple[str, str, int]] = deque(maxlen=100_000)
+        self.errors: deque[str] = deque(maxlen=1_000)  # exceptions raised by views (tests assert none)
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._server: _Server | None = None
@@ -496,7 +498,8 @@ View = Callable[[re.Match[str], dict[str, str]], Response]
 
 def _html(text: str, status: int = 200, charset: str = "utf-8", declared: str | None = "utf-8") -> Response:
     ctype = f"text/html; charset={declared}" if declared else "text/html"
-    return Response(status, text.encode(charset), ctype)
+    # Characters a legacy charset lacks become numeric references, as GBK/Big5 sites write them.
+    return Response(status, text.encode(charset, errors="xmlcharrefreplace"), ctype)
 
 
 def _json(data: Any) -> Response:
