@@ -52,7 +52,7 @@ def test_unknown_and_deleted_pages_are_404(demo_sites: DemoSites) -> None:
     gone = next(i for i in demo_sites.corpus.by_platform("ext") if i.deleted)
     r = get(demo_sites, gone.path)
     assert r.status_code == 404 and "已被删除" in r.text
-    assert demo_sites.errors == []
+    assert list(demo_sites.errors) == []
 
 
 # --- news site ------------------------------------------------------------------------------------
@@ -662,7 +662,7 @@ def test_concurrent_requests(demo_sites: DemoSites) -> None:
         t.join(timeout=120)
     assert len(statuses) == len(paths)
     assert set(statuses) == {200}
-    assert demo_sites.errors == []
+    assert list(demo_sites.errors) == []
 
 
 # --- faults -------------------------------------------------------------------------------------
