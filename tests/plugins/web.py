@@ -189,40 +189,35 @@ _TERMS = ("食物中毒", "呕吐", "住院", "食堂", "强制收费", "收费"
 
 def seed_demo_anchor(session: Session, cfg: Config, name: str, severity: str = "III",
                      base_url: str = "http://127.0.0.1:8800") -> int:
-    """A warning made of the demo corpus's copies of one anchor story (the content the demo sites serve),
-    stored the way the pipeline leaves it. Returns the warning id."""
-    from yuqing.demo.content import ANCHORS, build_corpus
+    """A warning made of the demo corpus's copies of one anchor story (``corpus_posts``: the posts a
+    crawl of the demo sites records), stored the way the pipeline leaves them. Returns the warning id."""
+    from yuqing.demo.content import ANCHORS, build_corpus, corpus_posts
 
     anchor = ANCHORS[name]
-    items = [it for it in build_corpus(cfg).items if it.anchor == name]
-    assert items, f"the demo corpus has no copy of anchor {name}"
+    posts = [p for p in corpus_posts(build_corpus(cfg), base_url)
+             if p.extra.get("truth", {}).get("anchor") == name and p.thread_id is None]
+    assert posts, f"the demo corpus has no copy of anchor {name}"
     event_id = post_id_for(f"demo-event:{name}")
-    first = min(it.published_at for it in items)
-    last = max(it.published_at for it in items)
-    title = items[0].title or items[0].text[:40]  # weibos have no title: the pipeline uses the text's start
-    session.add(EventRow(id=event_id, title=title, first_seen=first, last_seen=last, post_count=len(items),
-                         site_count=len({it.platform for it in items}), reach=sum(it.reposts * 10 + it.comments * 3
-                                                                                   for it in items),
+    first = min(p.published_at or p.crawled_at for p in posts)
+    last = max(p.published_at or p.crawled_at for p in posts)
+    title = posts[0].title or posts[0].content[:40]  # weibos have no title: the pipeline uses the text's start
+    session.add(EventRow(id=event_id, title=title, first_seen=first, last_seen=last, post_count=len(posts),
+                         site_count=len({p.source for p in posts}), reach=sum(p.metrics.reach() for p in posts),
                          schools=list(anchor.schools), category=anchor.category.value, severity=severity,
                          sensitivity=0.9))
     session.flush()
-    for it in items:
-        url = base_url + it.path
-        body = f"<html><head><title>{it.title}</title></head><body><h1>{it.title}</h1><p>{it.text}</p></body></html>"
-        sha = save_evidence(session, url, body.encode("utf-8"), content_type="text/html; charset=utf-8")
-        post = Post(id=post_id_for(url), url=url, source=f"demo-{it.platform}", site="127.0.0.1",
-                    kind=PostKind.weibo if it.platform == "weibo" else PostKind.thread, title=it.title,
-                    content=it.text, author=it.author, published_at=it.published_at, crawled_at=utcnow(),
-                    metrics=Metrics(reposts=it.reposts, comments=it.comments, likes=it.likes, views=it.views),
-                    raw_sha256=sha)
-        upsert_post(session, post)
+    for post in posts:
+        body = f"<html><head><title>{post.title}</title></head><body><h1>{post.title}</h1><p>{post.content}</p>"
+        sha = save_evidence(session, post.url, (body + "</body></html>").encode("utf-8"),
+                            content_type="text/html; charset=utf-8")
+        upsert_post(session, post.model_copy(update={"raw_sha256": sha}))
         session.flush()
+        text = post.title + post.content
         session.add(AnalysisRow(post_id=post.id, schools=list(anchor.schools), relevant=True, sensitivity=0.9,
                                 category=anchor.category.value, severity=severity, sentiment=-0.5,
                                 explanation=[[t, round(1 - i * 0.15, 2)] for i, t in enumerate(
-                                    t for t in _TERMS if t in it.title + it.text)][:5],
-                                event_id=event_id, model="demo-seed",
-                                analysed_at=utcnow()))
+                                    t for t in _TERMS if t in text)][:5],
+                                event_id=event_id, model="demo-seed", analysed_at=utcnow()))
     w = WarningRow(kind="opinion", event_id=event_id, status="new", category=anchor.category.value,
                    severity=severity, schools=list(anchor.schools), title=title, sensitivity=0.9,
                    created_at=utcnow(), updated_at=utcnow())

@@ -105,6 +105,7 @@ class Renderer:
             duration=duration_zh,
             highlight=highlight,
             school=self.school_name,
+            source_name=self.source_name,
         )
         env.globals.update(
             CATEGORIES=[(c.value, c.label) for c in Category],
@@ -121,6 +122,12 @@ class Renderer:
             if s.id == school_id:
                 return s.name
         return school_id
+
+    def source_name(self, source_id: str) -> str:
+        for s in self.cfg.sources:
+            if s.id == source_id:
+                return s.name
+        return source_id
 
     def page(self, request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
         sess = getattr(request.state, "session", None)
