@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerting.accounts import Actor
-from alerting.store.tables import AnalysisRow, PostRow, WarningRow
+from alerting.store.tables import AnalysisRow, EventRow, PostRow, WarningRow
 from yuqing.config import Config, category_deadline_hours
 from yuqing.errors import InputError, NotFoundError
 from yuqing.model import OPEN_STATES, Category, Severity, WarningState, utcnow
@@ -106,6 +106,9 @@ class QueueItem:
     overdue: bool
     seconds_left: float
     school_names: list[str] = field(default_factory=list)
+    posts: int = 0  # the event's size and spread, to judge how far the story has gone
+    sites: int = 0
+    reach: int = 0
 
 
 def school_names(cfg: Config, ids: list[str]) -> list[str]:
@@ -146,7 +149,15 @@ def list_queue(
         dl = deadline_of(cfg, w)
         items.append(QueueItem(w, dl, overdue, (dl - now).total_seconds(), school_names(cfg, list(w.schools or []))))
     items.sort(key=lambda it: urgency_key(cfg, it.warning, now))
-    return items[:limit]
+    items = items[:limit]
+    event_ids = [it.warning.event_id for it in items if it.warning.event_id]
+    if event_ids:
+        events = {e.id: e for e in session.scalars(select(EventRow).where(EventRow.id.in_(event_ids)))}
+        for it in items:
+            ev = events.get(it.warning.event_id or "")
+            if ev is not None:
+                it.posts, it.sites, it.reach = ev.post_count, ev.site_count, ev.reach
+    return items
 
 
 @dataclass
