@@ -160,6 +160,13 @@ def list_queue(
     return items
 
 
+def paginate(items: list[QueueItem], page: int, size: int) -> tuple[list[QueueItem], int, int]:
+    """One page of items, the page number clamped to what exists, and the number of pages."""
+    pages = max((len(items) - 1) // size + 1, 1)
+    page = min(max(page, 1), pages)
+    return items[(page - 1) * size: page * size], page, pages
+
+
 @dataclass
 class TimelinePost:
     post: PostRow

@@ -124,3 +124,17 @@ def test_dashboard_and_audit_pages(client_as, seeded):  # type: ignore[no-untype
     audit = leader.get("/audit").text
     assert "导出登记表" in audit and "leader_zhang" in audit and "登录" in audit
     assert leader.get("/audit?action=export_form").text.count("导出登记表") >= 1
+
+
+def test_queue_pages(client_as, web_store, cfg):  # type: ignore[no-untyped-def]
+    from tests.plugins.web import seed_warning
+
+    with web_store.session() as s:
+        for i in range(105):
+            seed_warning(s, cfg, category="suggestion", severity="IV", title=f"建议{i}", n_posts=0)
+    client = client_as("officer_chen")
+    first = client.get("/queue?category=suggestion").text
+    assert "共 105 条" in first and "第 1 / 2 页" in first and first.count('<tr class="">') == 100
+    second = client.get("/queue?category=suggestion&page=2").text
+    assert second.count('<tr class="">') == 5 and "上一页" in second
+    assert 'href="/queue?category=suggestion&amp;page=1"' in second

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from alerting.accounts import list_users
-from alerting.queue import QueueFilter, list_queue
+from alerting.queue import QueueFilter, list_queue, paginate
 from yuqing.errors import InputError
 from yuqing.web.deps import CurrentActor, render
 
 router = APIRouter()
+PAGE_SIZE = 100
+MAX_ITEMS = 5000
 
 
 @router.get("/")
@@ -20,19 +24,19 @@ def home(actor: CurrentActor) -> Response:
 
 @router.get("/queue")
 def queue_page(request: Request, actor: CurrentActor, status: str = "open", category: str = "", severity: str = "",
-               school: str = "", assignee: str = "", overdue: str = "") -> Response:
+               school: str = "", assignee: str = "", overdue: str = "", page: int = 1) -> Response:
     f = QueueFilter(status=status, category=category, severity=severity, school=school, assignee=assignee,
                     overdue=overdue == "1")
-    app = request.app
     error = ""
-    with app.state.store.session() as s:
+    with request.app.state.store.session() as s:
         try:
-            items = list_queue(s, app.state.cfg, actor, f)
+            items = list_queue(s, request.app.state.cfg, actor, f, limit=MAX_ITEMS)
         except InputError as exc:
             items, error = [], str(exc)
-        all_users = list_users(s)
-    users = [u for u in all_users if u.role != "monitor"]
-    names = {u.username: u.display_name or u.username for u in all_users}
-    return render(request, "queue.html", {"items": items, "f": f, "users": users, "names": names,
-                                                     "error": error},
-                                   400 if error else 200)
+        users = list_users(s)
+    shown, page, pages = paginate(items, page, PAGE_SIZE)
+    return render(request, "queue.html", {
+        "items": shown, "total": len(items), "page": page, "pages": pages, "f": f, "error": error,
+        "query": urlencode({k: v for k, v in request.query_params.items() if k != "page"}),
+        "users": [u for u in users if u.role != "monitor"],
+        "names": {u.username: u.display_name or u.username for u in users}}, 400 if error else 200)
