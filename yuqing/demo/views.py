@@ -152,54 +152,81 @@ def _matches(item: DemoItem, words: list[str]) -> int:
     return score
 
 
-def routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
-    c = s.corpus
+class Pages:
+    """The views of every URL family; each takes the URL match and the query and returns a Response."""
 
-    def now() -> datetime:
-        return utcnow()
+    def __init__(self, sites: DemoSites) -> None:
+        self.s = sites
+        self.c = sites.corpus
 
-    def robots(m: re.Match[str], q: dict[str, str]) -> Response:
+    def routes(self) -> list[tuple[re.Pattern[str], View]]:
+        return [
+            (re.compile(p), v)
+            for p, v in [
+                (r"/", self.index),
+                (r"/robots\.txt", self.robots),
+                (r"/private/.*", self.secret),
+                (r"/deleted(/.*)?", self.deleted),
+                (r"/news/rss\.xml", self.rss),
+                (r"/news/(index\.html)?", self.news_index),
+                (r"/news/art/(\d+|big5)\.html", self.news_article),
+                (r"/gov/list_(\d+)\.html", self.gov_list),
+                (r"/gov/art/(\d+)\.html", self.gov_article),
+                (r"/ext/(\d+)\.html", self.ext_article),
+                (r"/search/news", self.search),
+                (r"/tieba/f", self.tieba_list),
+                (r"/tieba/p/(\d+)", self.tieba_thread),
+                (r"/bbs/forum\.php", self.discuz),
+                (r"/weibo/api/container/getIndex", self.weibo_index),
+                (r"/weibo/statuses/extend", self.weibo_extend),
+                (r"/weibo/comments/hotflow", self.weibo_comments),
+                (r"/weibo/status/(\w+)", self.weibo_status),
+                (r"/weibo/topic\.html", self.weibo_topic),
+            ]
+        ]
+
+    def robots(self, m: re.Match[str], q: dict[str, str]) -> Response:
         return Response(200, b"User-agent: *\nDisallow: /private/\nDisallow: /_demo/\n", "text/plain; charset=utf-8")
 
-    def index(m: re.Match[str], q: dict[str, str]) -> Response:
-        return _html(s.render("index.html"))
+    def index(self, m: re.Match[str], q: dict[str, str]) -> Response:
+        return _html(self.s.render("index.html"))
 
-    def secret(m: re.Match[str], q: dict[str, str]) -> Response:
-        return _html(s.render("secret.html"))
+    def secret(self, m: re.Match[str], q: dict[str, str]) -> Response:
+        return _html(self.s.render("secret.html"))
 
-    def deleted(m: re.Match[str], q: dict[str, str]) -> Response:
-        return s.not_found()
+    def deleted(self, m: re.Match[str], q: dict[str, str]) -> Response:
+        return self.s.not_found()
 
     # news site ---------------------------------------------------------------------------------
-    def rss(m: re.Match[str], q: dict[str, str]) -> Response:
-        items = [i for i in c.by_platform("news") if i.encoding != "big5" and not i.deleted]
-        body = s.render(
+    def rss(self, m: re.Match[str], q: dict[str, str]) -> Response:
+        items = [i for i in self.c.by_platform("news") if i.encoding != "big5" and not i.deleted]
+        body = self.s.render(
             "news_rss.xml",
             items=items,
             rfc822=lambda dt: format_datetime(_local(dt)),
-            built=format_datetime(_local(now())),
+            built=format_datetime(_local(utcnow())),
         )
         resp = Response(200, body.encode("utf-8"), "application/rss+xml; charset=utf-8")
         return _modified(resp, *(i.published_at for i in items)) if items else resp
 
-    def news_index(m: re.Match[str], q: dict[str, str]) -> Response:
-        items = [i for i in c.by_platform("news") if i.encoding != "big5" and not i.deleted][:30]
-        return _html(s.render("news_index.html", items=items, cn_date=cn_date))
+    def news_index(self, m: re.Match[str], q: dict[str, str]) -> Response:
+        items = [i for i in self.c.by_platform("news") if i.encoding != "big5" and not i.deleted][:30]
+        return _html(self.s.render("news_index.html", items=items, cn_date=cn_date))
 
-    def news_article(m: re.Match[str], q: dict[str, str]) -> Response:
+    def news_article(self, m: re.Match[str], q: dict[str, str]) -> Response:
         key = m.group(1)
         item = (
-            next((i for i in c.by_platform("news") if i.encoding == "big5"), None)
+            next((i for i in self.c.by_platform("news") if i.encoding == "big5"), None)
             if key == "big5"
-            else c.find("news", int(key))
+            else self.c.find("news", int(key))
         )
         if item is None or item.deleted or (key != "big5" and item.encoding == "big5"):
-            return s.not_found()
-        related = [i for i in c.by_platform("news") if i is not item and i.encoding != "big5"][:5]
+            return self.s.not_found()
+        related = [i for i in self.c.by_platform("news") if i is not item and i.encoding != "big5"][:5]
         if item.encoding == "big5":
-            return _html(s.render("news_big5.html", item=item, cn_date=cn_date), charset="big5", declared="Big5")
+            return _html(self.s.render("news_big5.html", item=item, cn_date=cn_date), charset="big5", declared="Big5")
         meta = {"gbk": "gbk", "utf-8-meta-gb2312": "gb2312"}.get(item.encoding, "utf-8")
-        text = s.render(
+        text = self.s.render(
             "news_article.html",
             item=item,
             paragraphs=_paragraphs(item.text),
@@ -215,39 +242,39 @@ def routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
         return _modified(_html(text), item.published_at)
 
     # government site ----------------------------------------------------------------------------
-    def gov_list(m: re.Match[str], q: dict[str, str]) -> Response:
+    def gov_list(self, m: re.Match[str], q: dict[str, str]) -> Response:
         page = int(m.group(1))
-        chunk, shown, pages = _paged(c.by_platform("gov"), PAGE_SIZES["gov"], page)
+        chunk, shown, pages = _paged(self.c.by_platform("gov"), PAGE_SIZES["gov"], page)
         if shown != page:  # list_0 or past the last page: like a static site, no such file
-            return s.not_found()
-        return _html(s.render("gov_list.html", items=chunk, page=page, pages=pages, cn_date=cn_date))
+            return self.s.not_found()
+        return _html(self.s.render("gov_list.html", items=chunk, page=page, pages=pages, cn_date=cn_date))
 
-    def gov_article(m: re.Match[str], q: dict[str, str]) -> Response:
-        item = c.find("gov", int(m.group(1)))
+    def gov_article(self, m: re.Match[str], q: dict[str, str]) -> Response:
+        item = self.c.find("gov", int(m.group(1)))
         if item is None:
-            return s.not_found()
-        page = s.render("gov_article.html", item=item, paragraphs=_paragraphs(item.text), cn_date=cn_date)
+            return self.s.not_found()
+        page = self.s.render("gov_article.html", item=item, paragraphs=_paragraphs(item.text), cn_date=cn_date)
         return _modified(_html(page), item.published_at)
 
     # other media, reached through the search only --------------------------------------------------
-    def ext_article(m: re.Match[str], q: dict[str, str]) -> Response:
-        item = c.find("ext", int(m.group(1)))
+    def ext_article(self, m: re.Match[str], q: dict[str, str]) -> Response:
+        item = self.c.find("ext", int(m.group(1)))
         if item is None or item.deleted:
-            return s.not_found()
-        page = s.render("ext_article.html", item=item, paragraphs=_paragraphs(item.text), cn_date=cn_date)
+            return self.s.not_found()
+        page = self.s.render("ext_article.html", item=item, paragraphs=_paragraphs(item.text), cn_date=cn_date)
         return _modified(_html(page), item.published_at)
 
     # news search ----------------------------------------------------------------------------------
-    def search(m: re.Match[str], q: dict[str, str]) -> Response:
+    def search(self, m: re.Match[str], q: dict[str, str]) -> Response:
         word = q.get("word", "").strip()
         page = max(1, _int(q.get("pn"), 1))  # pn is the 1-based page number ({page} in the source config)
         words = word.split()
-        pool = [i for i in c.items if i.platform in ("news", "gov", "ext")]
+        pool = [i for i in self.c.items if i.platform in ("news", "gov", "ext")]
         scored = sorted(((_matches(i, words), i) for i in pool), key=lambda t: (t[0], t[1].published_at), reverse=True)
         hits = [i for score, i in scored if score > 0] if words else []
         size = PAGE_SIZES["search"]
         chunk = hits[(page - 1) * size : page * size]
-        t = now()
+        t = utcnow()
         results = []
         for i in chunk:
             snippet = i.text.replace("\n", " ")[:90] + "…"
@@ -258,24 +285,25 @@ def routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
                     "snippet": snippet,
                     "title_html": _highlight(i.title, words),
                     "snippet_html": _highlight(snippet, words),
-                    "source": i.media or (f"{c.county}人民政府网" if i.platform == "gov" else f"{c.county}日报"),
+                    "source": i.media
+                    or (f"{self.c.county}人民政府网" if i.platform == "gov" else f"{self.c.county}日报"),
                 }
             )
         more = page * size < len(hits)
         return _html(
-            s.render("search.html", word=word, results=results, page=page, more=more, total=len(hits), quote=quote)
+            self.s.render("search.html", word=word, results=results, page=page, more=more, total=len(hits), quote=quote)
         )
 
     # Tieba ---------------------------------------------------------------------------------------
-    def tieba_list(m: re.Match[str], q: dict[str, str]) -> Response:
+    def tieba_list(self, m: re.Match[str], q: dict[str, str]) -> Response:
         kw = q.get("kw", "")
-        known = kw in (c.tieba_board, c.county, c.tieba_board + "吧")
-        items = [i for i in c.by_platform("tieba") if not i.deleted] if known else []
+        known = kw in (self.c.tieba_board, self.c.county, self.c.tieba_board + "吧")
+        items = [i for i in self.c.by_platform("tieba") if not i.deleted] if known else []
         items.sort(key=_latest, reverse=True)
         size = PAGE_SIZES["tieba_list"]
         pn = max(0, _int(q.get("pn"), 0))
         chunk = items[pn : pn + size]
-        t = _local(now())
+        t = _local(utcnow())
 
         def short_time(dt: datetime) -> str:
             d = _local(dt)
@@ -308,15 +336,15 @@ def routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
         ]
         nxt = pn + size if pn + size < len(items) else None
         return _html(
-            s.render(
+            self.s.render(
                 "tieba_list.html", kw=kw, known=known, rows=rows, pn=pn, next_pn=nxt, total=len(items), quote=quote
             )
         )
 
-    def tieba_thread(m: re.Match[str], q: dict[str, str]) -> Response:
-        item = c.find("tieba", int(m.group(1)))
+    def tieba_thread(self, m: re.Match[str], q: dict[str, str]) -> Response:
+        item = self.c.find("tieba", int(m.group(1)))
         if item is None or item.deleted:
-            return _html(s.render("tieba_deleted.html"), status=404)
+            return _html(self.s.render("tieba_deleted.html"), status=404)
         chunk, page, pages = _paged([_floor_of(item), *item.replies], PAGE_SIZES["tieba_thread"], _int(q.get("pn"), 1))
         posts = [
             {
@@ -342,7 +370,7 @@ def routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
             }
             for f in chunk
         ]
-        page_html = s.render(
+        page_html = self.s.render(
             "tieba_thread.html",
             item=item,
             posts=posts,
@@ -354,22 +382,22 @@ def routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
         return _modified(_html(page_html), _latest(item))
 
     # Discuz! -------------------------------------------------------------------------------------
-    def discuz(m: re.Match[str], q: dict[str, str]) -> Response:
+    def discuz(self, m: re.Match[str], q: dict[str, str]) -> Response:
         mod = q.get("mod", "")
         mobile = q.get("mobile") in ("2", "yes", "touch")
         if mod == "forumdisplay":
-            return discuz_list(q, mobile)
+            return self.discuz_list(q, mobile)
         if mod == "viewthread":
-            return discuz_thread(q, mobile)
+            return self.discuz_thread(q, mobile)
         if mod == "redirect":
-            return discuz_redirect(q)
-        return _html(s.render("discuz_index.html"))
+            return self.discuz_redirect(q)
+        return _html(self.s.render("discuz_index.html"))
 
-    def discuz_redirect(q: dict[str, str]) -> Response:
+    def discuz_redirect(self, q: dict[str, str]) -> Response:
         """goto=lastpost / findpost: Discuz! answers with a redirect to the page that holds the post."""
-        item = c.find("discuz", _int(q.get("tid") or q.get("ptid"), -1))
+        item = self.c.find("discuz", _int(q.get("tid") or q.get("ptid"), -1))
         if item is None:
-            return _html(s.render("discuz_message.html", message="抱歉，指定的主题不存在或已被删除或正在被审核"))
+            return _html(self.s.render("discuz_message.html", message="抱歉，指定的主题不存在或已被删除或正在被审核"))
         size = PAGE_SIZES["discuz_thread"]
         floors = len(item.replies) + 1
         floor = floors
@@ -380,10 +408,10 @@ def routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
         location = f"/bbs/forum.php?mod=viewthread&tid={item.number}&page={page}{anchor}"
         return Response(302, b"", headers={"Location": location})
 
-    def discuz_list(q: dict[str, str], mobile: bool) -> Response:
+    def discuz_list(self, q: dict[str, str], mobile: bool) -> Response:
         if q.get("fid") != "2":
-            return _html(s.render("discuz_message.html", message="抱歉，指定的版块不存在"))
-        items = [i for i in c.by_platform("discuz") if not i.deleted]
+            return _html(self.s.render("discuz_message.html", message="抱歉，指定的版块不存在"))
+        items = [i for i in self.c.by_platform("discuz") if not i.deleted]
         items.sort(key=_latest, reverse=True)  # the thread with the newest reply first, as Discuz! lists them
         chunk, page, pages = _paged(items, PAGE_SIZES["discuz_list"], _int(q.get("page"), 1))
         rows = [
@@ -398,16 +426,16 @@ def routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
             for i in chunk
         ]
         template = "discuz_list_touch.html" if mobile else "discuz_list.html"
-        return _html(s.render(template, rows=rows, page=page, pages=pages))
+        return _html(self.s.render(template, rows=rows, page=page, pages=pages))
 
-    def discuz_thread(q: dict[str, str], mobile: bool) -> Response:
-        item = c.find("discuz", _int(q.get("tid"), -1))
+    def discuz_thread(self, q: dict[str, str], mobile: bool) -> Response:
+        item = self.c.find("discuz", _int(q.get("tid"), -1))
         if item is None or item.deleted:
-            return _html(s.render("discuz_message.html", message="抱歉，指定的主题不存在或已被删除或正在被审核"))
+            return _html(self.s.render("discuz_message.html", message="抱歉，指定的主题不存在或已被删除或正在被审核"))
         floors, page, pages = _paged(
             [_floor_of(item), *item.replies], PAGE_SIZES["discuz_thread"], _int(q.get("page"), 1)
         )
-        t = now()
+        t = utcnow()
         posts = [
             {
                 "floor": f,
@@ -419,7 +447,7 @@ def routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
             for f in floors
         ]
         template = "discuz_thread_touch.html" if mobile else "discuz_thread.html"
-        page_html = s.render(
+        page_html = self.s.render(
             template,
             item=item,
             posts=posts,
@@ -431,12 +459,12 @@ def routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
         return _modified(_html(page_html), _latest(item))
 
     # Weibo ----------------------------------------------------------------------------------------
-    def weibo_index(m: re.Match[str], q: dict[str, str]) -> Response:
+    def weibo_index(self, m: re.Match[str], q: dict[str, str]) -> Response:
         containerid = q.get("containerid", "")
         inner = {k: v[0] for k, v in parse_qs(containerid).items()}
         word = inner.get("q", "")
         page = max(1, _int(q.get("page"), 1))
-        items = [i for i in c.by_platform("weibo") if not i.deleted]
+        items = [i for i in self.c.by_platform("weibo") if not i.deleted]
         if containerid.startswith("231522") or (word.startswith("#") and word.endswith("#")):
             hits = [i for i in items if i.topic]
         else:
@@ -446,7 +474,7 @@ def routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
         chunk = hits[(page - 1) * size : page * size]
         if not chunk:
             return _json({"ok": 0, "msg": "这里还没有内容", "data": {"cards": []}})
-        t = now()
+        t = utcnow()
         groups: list[dict[str, Any]] = []
         if page == 1:
             groups.append(
@@ -468,8 +496,8 @@ def routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
                             "card_type": 9,
                             "card_type_name": "微博",
                             "show_type": 1,
-                            "mblog": _mblog(s, i, t, word),
-                            "scheme": f"{s.base_url}/weibo/status/{i.bid}?mblogid={i.bid}",
+                            "mblog": _mblog(self.s, i, t, word),
+                            "scheme": f"{self.s.base_url}/weibo/status/{i.bid}?mblogid={i.bid}",
                         }
                         for i in chunk[start : start + 5]
                     ],
@@ -495,8 +523,8 @@ def routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
             }
         )
 
-    def weibo_extend(m: re.Match[str], q: dict[str, str]) -> Response:
-        item = _weibo_by_id(c, q.get("id", ""))
+    def weibo_extend(self, m: re.Match[str], q: dict[str, str]) -> Response:
+        item = _weibo_by_id(self.c, q.get("id", ""))
         if item is None:
             return _json({"ok": 0, "msg": "该微博不存在", "errno": "20101"})
         return _json(
@@ -504,7 +532,7 @@ def routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
                 "ok": 1,
                 "data": {
                     "ok": 1,
-                    "longTextContent": _weibo_html(item.text, s.base_url),
+                    "longTextContent": _weibo_html(item.text, self.s.base_url),
                     "reposts_count": item.reposts,
                     "comments_count": item.comments,
                     "attitudes_count": item.likes,
@@ -512,9 +540,9 @@ def routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
             }
         )
 
-    def weibo_comments(m: re.Match[str], q: dict[str, str]) -> Response:
+    def weibo_comments(self, m: re.Match[str], q: dict[str, str]) -> Response:
         """Hot comments like m.weibo.cn/comments/hotflow: pages chained by max_id."""
-        item = _weibo_by_id(c, q.get("id") or q.get("mid", ""))
+        item = _weibo_by_id(self.c, q.get("id") or q.get("mid", ""))
         if item is None or not item.replies:
             return _json({"ok": 0, "msg": "快来发表你的评论吧"})
         size = 10
@@ -528,7 +556,7 @@ def routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
                 "id": str(item.number + r.floor),
                 "rootid": str(item.number + r.floor),
                 "floor_number": r.floor - 1,
-                "text": _weibo_html(r.text, s.base_url),
+                "text": _weibo_html(r.text, self.s.base_url),
                 "disable_reply": 0,
                 "mid": str(item.number + r.floor),
                 "user": {"id": _uid(r.author) * 1000 + 3, "screen_name": r.author, "verified": False},
@@ -551,53 +579,28 @@ def routes(s: DemoSites) -> list[tuple[re.Pattern[str], View]]:
             }
         )
 
-    def weibo_status(m: re.Match[str], q: dict[str, str]) -> Response:
-        item = _weibo_by_id(c, m.group(1))
+    def weibo_status(self, m: re.Match[str], q: dict[str, str]) -> Response:
+        item = _weibo_by_id(self.c, m.group(1))
         if item is None:
-            return _html(s.render("weibo_gone.html"), status=404)
-        status = _mblog(s, item, now(), "", full=True)
+            return _html(self.s.render("weibo_gone.html"), status=404)
+        status = _mblog(self.s, item, utcnow(), "", full=True)
         return _html(
-            s.render(
+            self.s.render(
                 "weibo_status.html",
                 item=item,
                 render_data=json.dumps([{"status": status, "call": "1"}], ensure_ascii=False).replace("</", "<\\/"),
             )
         )
 
-    def weibo_topic(m: re.Match[str], q: dict[str, str]) -> Response:
+    def weibo_topic(self, m: re.Match[str], q: dict[str, str]) -> Response:
         containerid = "231522type=1&q=" + TOPIC
         return _html(
-            s.render(
+            self.s.render(
                 "weibo_topic.html",
                 topic=TOPIC,
                 api=f"/weibo/api/container/getIndex?containerid={quote(containerid, safe='')}&page_type=searchall",
             )
         )
-
-    return [
-        (re.compile(p), v)
-        for p, v in [
-            (r"/", index),
-            (r"/robots\.txt", robots),
-            (r"/private/.*", secret),
-            (r"/deleted(/.*)?", deleted),
-            (r"/news/rss\.xml", rss),
-            (r"/news/(index\.html)?", news_index),
-            (r"/news/art/(\d+|big5)\.html", news_article),
-            (r"/gov/list_(\d+)\.html", gov_list),
-            (r"/gov/art/(\d+)\.html", gov_article),
-            (r"/ext/(\d+)\.html", ext_article),
-            (r"/search/news", search),
-            (r"/tieba/f", tieba_list),
-            (r"/tieba/p/(\d+)", tieba_thread),
-            (r"/bbs/forum\.php", discuz),
-            (r"/weibo/api/container/getIndex", weibo_index),
-            (r"/weibo/statuses/extend", weibo_extend),
-            (r"/weibo/comments/hotflow", weibo_comments),
-            (r"/weibo/status/(\w+)", weibo_status),
-            (r"/weibo/topic\.html", weibo_topic),
-        ]
-    ]
 
 
 def _floor_of(item: DemoItem) -> Reply:
@@ -708,3 +711,7 @@ def _mblog(s: DemoSites, item: DemoItem, now: datetime, word: str, full: bool = 
             mblog["retweeted_status"] = _mblog(s, original, now, word, full=full)
         mblog["raw_text"] = item.text
     return mblog
+
+
+def routes(sites: DemoSites) -> list[tuple[re.Pattern[str], View]]:
+    return Pages(sites).routes()
