@@ -48,7 +48,9 @@ running_pid() {
 }
 
 answers() {
-  curl -fsS -m 5 "$1/_cluster/health" >/dev/null 2>&1
+  # Yellow, not just "listening": after a restart the node must have recovered its indices
+  # from disk, or the first search would fail with 503 (all shards failed).
+  curl -fsS -m 40 "$1/_cluster/health?wait_for_status=yellow&timeout=30s" >/dev/null 2>&1
 }
 
 build() {
