@@ -51,4 +51,17 @@ def test_monitor_searches_only_their_schools(client_as, indexed):  # type: ignor
 def test_bad_query_is_a_clear_message(client_as, indexed):  # type: ignore[no-untyped-def]
     r = client_as("officer_chen").get("/search", params={"q": '"unclosed'})
     assert r.status_code == 400
-    assert "查询语句有误" in r.text and "引号不成对" in r.text
+    assert "查询条件有误" in r.text and "引号不成对" in r.text
+
+
+def test_date_filters_and_local_times(client_as, indexed, cfg):  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    client = client_as("officer_chen")
+    local = indexed[0].published_at.astimezone(ZoneInfo(cfg.timezone))
+    page = client.get("/search", params={"q": "食堂"}).text
+    assert local.strftime("%Y-%m-%d %H:%M") in page
+    tomorrow = (local + timedelta(days=1)).date().isoformat()
+    assert "共 0 条" in client.get("/search", params={"q": "食堂", "since": tomorrow}).text
+    bad = client.get("/search", params={"q": "食堂", "since": "昨天"})
+    assert bad.status_code == 400 and "无法识别的日期" in bad.text

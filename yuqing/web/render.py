@@ -96,6 +96,7 @@ class Renderer:
         self.templates = Jinja2Templates(env=env)
         env.filters.update(
             localtime=self.localtime,
+            doctime=self.doctime,
             category=lambda v: _label(CATEGORY_LABELS, Category, v),
             severity=lambda v: _label(SEVERITY_LABELS, Severity, v),
             state=lambda v: _label(STATE_LABELS, WarningState, v),
@@ -116,6 +117,15 @@ class Renderer:
 
     def localtime(self, t: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return t.astimezone(self.tz).strftime(fmt) if t else ""
+
+    def doctime(self, value: Any) -> str:
+        """An index document's time (ISO 8601 text, as the index returns it) in the bureau's zone."""
+        if isinstance(value, datetime):
+            return self.localtime(value)
+        try:
+            return self.localtime(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+        except ValueError:
+            return str(value or "")
 
     def school_name(self, school_id: str) -> str:
         for s in self.cfg.schools:
