@@ -141,3 +141,52 @@ def test_xss_payloads_from_a_crawled_post_stay_inert(page, live_ui, web_store, c
     assert "<script>window.__pwned=1" in ev.inner_text("body")
     assert ev.evaluate("() => window.__pwned === undefined")
     assert dialogs == []
+
+
+def _act(page: Any, action: str, **fields: str) -> None:
+    box = page.locator(f"#act-{action}")
+    if box.get_attribute("open") is None:
+        box.locator("summary").click()
+    for name, value in fields.items():
+        el = box.locator(f"[name={name}]")
+        if el.evaluate("e => e.tagName") == "SELECT":
+            el.select_option(value)
+        else:
+            el.fill(value)
+    box.locator("button[type=submit]").click()
+    page.wait_for_url(f"**/warnings/*?done={action}")
+
+
+def test_the_whole_procedure_in_the_browser(browser, live_ui, web_store, cfg, demo_passwords):  # type: ignore[no-untyped-def]
+    with web_store.session() as s:
+        wid = seed_demo_anchor(s, cfg, "RUMOUR", severity="III")
+    pages = {}
+    for user in ("officer_chen", "monitor_wang", "leader_zhang"):
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+        pages[user] = ctx.new_page()
+        pages[user].set_default_timeout(15000)
+        _login(pages[user], live_ui, user, demo_passwords[user])
+        pages[user].goto(f"{live_ui}/warnings/{wid}")
+    officer, monitor, leader = pages["officer_chen"], pages["monitor_wang"], pages["leader_zhang"]
+    _act(officer, "confirm", category="fabrication", severity="II", opinion="网传内容与事实不符,属捏造诽谤")
+    monitor.reload()
+    _act(monitor, "report", to="分管副局长", content="登记表、网帖截图")
+    officer.reload()
+    _act(officer, "handle", measures="核实王某某情况,联系网信部门固定证据")
+    _act(officer, "draft_response", response_kind="referral", content="澄清说明并移交公安机关",
+         referred_to="县公安局网安大队")
+    leader.reload()
+    assert "待审核的回复稿(移交)" in leader.inner_text(".actions")
+    assert leader.locator("#act-approve_response textarea[name=content]").input_value() == "澄清说明并移交公安机关"
+    _act(leader, "approve_response")
+    officer.reload()
+    _act(officer, "track", plan="关注转发情况一周")
+    _act(officer, "close", evaluation="fair", summary="澄清后未再扩散;已移交公安机关依法处理")
+    text = officer.inner_text("main")
+    assert "已办结" in text and "澄清后未再扩散" in text
+    history = officer.inner_text(".history")
+    for step in ("确认预警", "上报", "处置措施", "拟写回复", "审核回复", "开始跟踪", "办结"):
+        assert step in history
+    assert "张组长 审核回复" in history and "王监测员 上报" in history
+    for p in pages.values():
+        p.context.close()
