@@ -797,3 +797,36 @@ def test_runs_as_a_process() -> None:
         post = {"platform": "news", "title": "进程模式新闻", "text": "正文。"}
         assert httpx.post(base + "/_demo/posts", json=post, timeout=10).status_code == 201
         assert "进程模式新闻" in httpx.get(base + "/news/rss.xml", timeout=10).text
+
+
+def test_topic_page_has_weibos_the_search_does_not_find(demo_sites: DemoSites) -> None:
+    """Both Weibo sources of the demo must collect something of their own (posts are deduplicated by URL)."""
+    q = quote("231522type=1&q=#示例县教育#", safe="")
+    topic: set[str] = set()
+    for page in range(1, 20):
+        data = get(demo_sites, f"/weibo/api/container/getIndex?containerid={q}&page_type=searchall&page={page}").json()
+        if data["ok"] != 1:
+            break
+        topic |= {g["mblog"]["id"] for c in data["data"]["cards"] for g in c["card_group"] if g["card_type"] == 9}
+    search = {
+        g["mblog"]["id"]
+        for d in _weibo_pages(demo_sites, "示例县")
+        for c in d["data"]["cards"]
+        for g in c["card_group"]
+        if g["card_type"] == 9
+    }
+    assert len(topic - search) >= 3
+    assert len(search - topic) >= 3
+
+
+def test_configured_search_finds_articles_only_the_search_reaches(demo_sites: DemoSites) -> None:
+    """Within the demo source's keywords and page limit, the search reaches other media's articles."""
+    from yuqing.config import load_config
+
+    src = load_config(ROOT / "config").source("demo-news-search")
+    ext: set[str] = set()
+    for word in src.keywords:
+        for page in range(1, src.max_pages + 1):
+            s = sel(get(demo_sites, f"/search/news?word={quote(word)}&pn={page}"))
+            ext |= {u for u in s.css("h3 a::attr(href)").getall() if "/ext/" in u}
+    assert len(ext) >= 2, ext
