@@ -27,6 +27,7 @@ ACTION_LABELS: dict[str, str] = {
     "note": "备注",
     "edit_form": "修改登记表",
     "export_form": "导出登记表",
+    "export_period": "导出舆情报告",
     "view_evidence": "查看证据原文",
     "login": "登录",
     "login_failed": "登录失败",

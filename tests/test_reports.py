@@ -114,3 +114,51 @@ def test_cli_user_add_list_disable(config_dir, web_store):  # type: ignore[no-un
     assert _cli(config_dir, "user", "passwd", "monitor_li", stdin="another-pass\nanother-pass\n").returncode == 0
     with web_store.session() as s:
         assert authenticate(s, "monitor_li", "another-pass") is not None
+
+
+def test_period_report(web_store, cfg, demo_passwords):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from alerting.reports.period import build_period_report, export_period
+    from yuqing.errors import InputError
+    from yuqing.model import utcnow
+
+    wid = _worked_warning(web_store, cfg)
+    with web_store.session() as s:
+        seed_warning(s, cfg, school="xihe-central-primary", category="fabrication", severity="I", title="网传谣言")
+        seed_warning(s, cfg, category="incident", severity="IV", title="十天前",
+                     created_at=utcnow() - timedelta(days=10))
+    today = utcnow().astimezone(ZoneInfo(cfg.timezone)).date()
+    with web_store.session() as s:
+        r = build_period_report(s, cfg, today - timedelta(days=6), today)
+        assert len(r.warnings) == 2 and r.by_category["inquiry"] == 1 and r.by_category["fabrication"] == 1
+        assert r.posts == 3 + 2 and r.minutes_to_first_action is not None
+        assert [w.title for w in r.overdue_now] == ["十天前"]
+        data, name = export_period(s, cfg, "leader_zhang", today - timedelta(days=6), today)
+        try:
+            build_period_report(s, cfg, today, today - timedelta(days=1))
+        except InputError as exc:
+            assert "截止日期早于起始日期" in str(exc)
+        else:
+            raise AssertionError("a reversed span was accepted")
+    assert name.endswith(".docx")
+    doc = Document(io.BytesIO(data))
+    assert doc.paragraphs[0].text == "示例县教育系统网络舆情周报"
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "产生预警 2 条" in text and "超时未办 1 条" in text
+    listing = doc.tables[3]  # category, severity, school, then the list of warnings
+    assert [c.text for c in listing.rows[0].cells] == ["编号", "发现时间", "标题", "涉及学校", "类别", "等级", "状态"]
+    assert listing.rows[1].cells[2].text == "网传谣言"  # the gravest first
+    assert listing.rows[2].cells[0].text == str(wid)
+    with web_store.session() as s:
+        assert s.scalars(select(AuditRow).where(AuditRow.action == "export_period")).one().actor == "leader_zhang"
+
+
+def test_cli_period_report(config_dir, web_store, cfg, tmp_path):  # type: ignore[no-untyped-def]
+    out = tmp_path / "week.docx"
+    r = _cli(config_dir, "report", "period", "--since", "2026-11-17", "--until", "2026-11-23", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert Document(str(out)).paragraphs[0].text == "示例县教育系统网络舆情周报"
+    r = _cli(config_dir, "report", "period", "--since", "11/17", "--out", str(out))
+    assert r.returncode == 1 and "日期格式" in r.stderr

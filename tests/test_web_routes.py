@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
 from alerting.store.tables import AnalysisRow, AuditRow
+from yuqing.model import utcnow
 
 ROLES = ["admin", "leader_zhang", "officer_chen", "monitor_wang", None]
 
@@ -23,6 +26,7 @@ def _paths(seeded, web_store):  # type: ignore[no-untyped-def]
         "dashboard": "/dashboard",
         "search": "/search",
         "audit": "/audit",
+        "period_report": f"/reports/period?since={utcnow().date() - timedelta(days=6)}",
         "mine": f"/warnings/{seeded.mine}",
         "mine_form": f"/warnings/{seeded.mine}/form",
         "mine_export": f"/warnings/{seeded.mine}/export?format=docx",
@@ -39,6 +43,8 @@ def _expected(role: str | None, name: str) -> int:
     if role is None:
         return 303  # to the login page
     if name == "audit" and role in ("officer_chen", "monitor_wang"):
+        return 403
+    if name == "period_report" and role == "monitor_wang":
         return 403
     if role == "monitor_wang" and (name.startswith("other") or name == "health_warning"):
         return 404  # the same answer as a missing id: guessing tells nothing

@@ -167,6 +167,26 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"已导出预警 {warning_id} 的登记表: {out}({len(data)} 字节)")
         store.dispose()
 
+    @report.command("period")
+    def report_period(
+        since: str = typer.Option(..., "--since", help="起始日期,如 2026-11-17"),
+        until: str = typer.Option("", "--until", help="截止日期(含当天),默认与起始日期相同(日报)"),
+        out: Path = OUT_OPTION,
+        config: Path | None = CONFIG_OPTION,
+    ) -> None:
+        """导出一段时间的舆情报告(日报/周报,Word),并记入审计日志。"""
+        from alerting.reports.period import export_period, parse_day
+        from alerting.store import Store
+
+        cfg = get_config(config)
+        store = Store.from_config(cfg)
+        with store.session() as s:
+            data, _ = export_period(s, cfg, CLI_ACTOR, parse_day(since, "since"), parse_day(until or since, "until"))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+        typer.echo(f"已导出舆情报告: {out}({len(data)} 字节)")
+        store.dispose()
+
     app.add_typer(report, name="report")
 
     @app.command("web")

@@ -34,7 +34,7 @@ STATIC = Path(__file__).parent / "static"
 
 
 def create_app(cfg: Config, store: Store) -> FastAPI:
-    from yuqing.web.views import audit_view, auth, dashboard, forms, health, queue, search, warning
+    from yuqing.web.views import audit_view, auth, dashboard, forms, health, queue, reports, search, warning
 
     app = FastAPI(title="舆情研判处置", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.cfg = cfg
@@ -45,7 +45,7 @@ def create_app(cfg: Config, store: Store) -> FastAPI:
     codec = SessionCodec(load_secret(cfg))
     app.state.codec = codec
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (auth, health, queue, warning, forms, dashboard, audit_view, search):
+    for module in (auth, health, queue, warning, forms, dashboard, audit_view, search, reports):
         app.include_router(module.router)
 
     def resolve_actor(sess: SessionData) -> Actor | None:

@@ -62,3 +62,4 @@ def form_strings(form: FormData) -> dict[str, str]:
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 CheckedForm = Annotated[FormData, Depends(checked_form)]
 LeaderOrAdmin = Annotated[Actor, Depends(require(Role.leader, Role.admin))]
+StaffOnly = Annotated[Actor, Depends(require(Role.officer, Role.leader, Role.admin))]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from fastapi import APIRouter, Request, Response
 
 from alerting.dashboard import build_dashboard
@@ -15,4 +18,6 @@ def dashboard(request: Request, actor: CurrentActor) -> Response:
     app = request.app
     with app.state.store.session() as s:
         d = build_dashboard(s, app.state.cfg, actor)
-    return render(request, "dashboard.html", {"d": d})
+    local = d.day_start.astimezone(ZoneInfo(app.state.cfg.timezone)).date()
+    return render(request, "dashboard.html", {"d": d, "today": local.isoformat(),
+                                              "week_start": (local - timedelta(days=6)).isoformat()})
