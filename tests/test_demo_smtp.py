@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import smtplib
+import ssl
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -95,3 +97,48 @@ def test_runs_as_a_process(tmp_path: Path) -> None:
         with smtplib.SMTP(host, int(port), timeout=10) as client:
             client.send_message(_message("进程模式"))
         assert [m["Subject"] for m in MailSink(tmp_path / "out").messages()] == ["进程模式"]
+
+
+def test_received_at_header_and_wait_for(mail_sink: MailSink) -> None:
+    _send(mail_sink, _message("计时"))
+    (msg,) = mail_sink.wait_for(1, timeout=10)
+    received = datetime.fromisoformat(str(msg["X-Sink-Received-At"]))
+    assert received.tzinfo is not None and abs(datetime.now(timezone.utc) - received) < timedelta(minutes=1)
+    assert len(mail_sink.wait_for(2, timeout=0.2)) == 1  # gives up after the timeout
+
+
+def test_starttls_with_auth(tmp_path: Path) -> None:
+    sink = MailSink(tmp_path / "mail", security="starttls", auth=("yuqing", "s3cret-pw"))
+    sink.start()
+    try:
+        assert sink.cafile is not None and sink.cafile.exists()
+        context = ssl.create_default_context(cafile=str(sink.cafile))  # verifies the certificate for 127.0.0.1
+        with smtplib.SMTP(sink.host, sink.port, timeout=10) as client:
+            with pytest.raises(smtplib.SMTPException):  # no mail before STARTTLS
+                client.send_message(_message("明文"))
+        with smtplib.SMTP(sink.host, sink.port, timeout=10) as client:
+            client.starttls(context=context)
+            with pytest.raises(smtplib.SMTPAuthenticationError):
+                client.login("yuqing", "wrong")
+            client.login("yuqing", "s3cret-pw")
+            client.send_message(_message("加密并认证"))
+        assert [m["Subject"] for m in sink.messages()] == ["加密并认证"]
+        assert sink.auth_failures >= 1  # smtplib tries PLAIN, then LOGIN
+    finally:
+        sink.stop()
+    assert sink.cafile is None  # the temporary certificate is gone
+
+
+def test_implicit_tls(tmp_path: Path) -> None:
+    sink = MailSink(tmp_path / "mail", security="ssl")
+    sink.start()
+    try:
+        assert sink.cafile is not None
+        context = ssl.create_default_context(cafile=str(sink.cafile))
+        with smtplib.SMTP_SSL(sink.host, sink.port, timeout=10, context=context) as client:
+            client.send_message(_message("SSL直连"))
+        assert [m["Subject"] for m in sink.messages()] == ["SSL直连"]
+    finally:
+        sink.stop()
+    with pytest.raises(ValueError):
+        MailSink(tmp_path / "x", security="tls1.0")

@@ -11,16 +11,21 @@ from __future__ import annotations
 import argparse
 import email
 import email.policy
+import ipaddress
 import itertools
 import os
 import signal
+import ssl
+import tempfile
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 DOWN_REPLY = "421 4.3.2 Service not available, closing transmission channel (mail sink is down)"
 
@@ -66,14 +71,34 @@ class _Handler:
 
 
 class MailSink:
-    """SMTP on ``host:port`` (0 = any free port) storing messages in ``maildir`` as sortable .eml files."""
+    """SMTP on ``host:port`` (0 = any free port) storing messages in ``maildir`` as sortable .eml files.
 
-    def __init__(self, maildir: Path | str, host: str = "127.0.0.1", port: int = 0) -> None:
+    ``security`` is ``none`` (plain SMTP), ``starttls`` (STARTTLS required before MAIL) or ``ssl``
+    (implicit TLS, as on port 465), with a self-signed certificate for 127.0.0.1 whose PEM is ``cafile``.
+    ``auth=(user, password)`` requires SMTP AUTH (PLAIN/LOGIN) with those credentials.
+    """
+
+    def __init__(
+        self,
+        maildir: Path | str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        security: str = "none",
+        auth: tuple[str, str] | None = None,
+    ) -> None:
+        if security not in ("none", "starttls", "ssl"):
+            raise ValueError(f"security must be none, starttls or ssl, not {security!r}")
         self.maildir = Path(maildir)
         self.host = host
         self.port = port
+        self.security = security
+        self.auth = auth
         self.down = False
         self.refused = 0  # transactions answered 421 while down
+        self.auth_failures = 0
+        self.cafile: Path | None = None
+        self._tls_dir: tempfile.TemporaryDirectory[str] | None = None
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
         self._controller: _PortZeroController | None = None
@@ -82,6 +107,17 @@ class MailSink:
         if self._controller is not None:
             return self.host, self.port
         self.maildir.mkdir(parents=True, exist_ok=True)
+        options: dict[str, Any] = {}
+        if self.security != "none":
+            context = self._tls_context()
+            if self.security == "ssl":
+                options["ssl_context"] = context
+            else:
+                options.update(tls_context=context, require_starttls=True)
+        if self.auth is not None:
+            options.update(
+                auth_required=True, auth_require_tls=self.security != "none", authenticator=self._authenticate
+            )
         controller = _PortZeroController(
             _Handler(self),
             hostname=self.host,
@@ -89,6 +125,7 @@ class MailSink:
             data_size_limit=50 * 1024 * 1024,
             decode_data=False,
             ready_timeout=10,
+            **options,
         )
         controller.start()
         self._controller = controller
@@ -99,6 +136,35 @@ class MailSink:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+        if self._tls_dir is not None:
+            self._tls_dir.cleanup()
+            self._tls_dir = None
+            self.cafile = None
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """A server context with a fresh self-signed certificate for this host (kept in a temp folder)."""
+        self._tls_dir = tempfile.TemporaryDirectory(prefix="mailsink-tls-")
+        cert, key = _self_signed(self.host, Path(self._tls_dir.name))
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        self.cafile = cert
+        return context
+
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        assert self.auth is not None
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and (
+                auth_data.login.decode(),
+                auth_data.password.decode(),
+            )
+            == self.auth
+        )
+        if not ok:
+            self.auth_failures += 1
+        return AuthResult(success=ok, handled=False)  # let aiosmtpd answer 535 on failure
 
     def __enter__(self) -> MailSink:
         self.start()
@@ -113,7 +179,11 @@ class MailSink:
 
     def store(self, mail_from: str, rcpt_tos: list[str], content: bytes) -> Path:
         """Write one message; names sort by arrival (time, then a counter) and never collide."""
-        header = f"X-Sink-Mail-From: {mail_from}\r\nX-Sink-Rcpt-To: {', '.join(rcpt_tos)}\r\n".encode()
+        received = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+        header = (
+            f"X-Sink-Mail-From: {mail_from}\r\nX-Sink-Rcpt-To: {', '.join(rcpt_tos)}\r\n"
+            f"X-Sink-Received-At: {received}\r\n"  # when the sink accepted it (time-to-warning figures)
+        ).encode()
         with self._lock:
             name = f"{time.time_ns():020d}-{os.getpid()}-{next(self._seq):06d}.eml"
             path = self.maildir / name
@@ -134,9 +204,50 @@ class MailSink:
             out.append(msg)
         return out
 
+    def wait_for(self, count: int, timeout: float = 60.0) -> list[EmailMessage]:
+        """Block until at least ``count`` messages are stored (or the timeout passes); return them all."""
+        deadline = time.monotonic() + timeout
+        while len(self.files()) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.messages()
+
     def clear(self) -> None:
         for path in self.files():
             path.unlink()
+
+
+def _self_signed(host: str, folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate and key for ``host`` (an IP address or a name), valid for a day."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    try:
+        alt: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        alt = x509.DNSName(host)
+    now = datetime.now(timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([alt, x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -144,10 +255,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dir", required=True, help="folder for the .eml files")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8025)
+    parser.add_argument("--security", choices=("none", "starttls", "ssl"), default="none")
+    parser.add_argument("--user", default=None, help="require SMTP AUTH as this user")
+    parser.add_argument("--password-env", default="MAILSINK_PASSWORD", help="variable holding the AUTH password")
     args = parser.parse_args(argv)
-    sink = MailSink(Path(args.dir), host=args.host, port=args.port)
+    auth = (args.user, os.environ.get(args.password_env, "")) if args.user else None
+    sink = MailSink(Path(args.dir), host=args.host, port=args.port, security=args.security, auth=auth)
     host, port = sink.start()
     print(f"{host}:{port}", flush=True)
+    if sink.cafile is not None:
+        print(f"cafile: {sink.cafile}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a service manager's stop is a clean shutdown
     try:
