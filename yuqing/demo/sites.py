@@ -486,9 +486,11 @@ def main(argv: list[str] | None = None) -> None:
     cfg = load_config(args.config) if args.config else None
     corpus = build_corpus(cfg, seed=args.seed if args.seed is not None else DEFAULT_SEED, scale=args.scale)
     sites = DemoSites(corpus, host=args.host, port=args.port)
-    print(sites.start(), flush=True)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a service manager's stop is a clean shutdown
+    # A service manager's stop is a clean shutdown; set before the address is printed, so that whoever
+    # reads it may stop us at once.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(sites.start(), flush=True)
     try:
         stop.wait()
     except KeyboardInterrupt:

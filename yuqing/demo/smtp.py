@@ -261,12 +261,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     auth = (args.user, os.environ.get(args.password_env, "")) if args.user else None
     sink = MailSink(Path(args.dir), host=args.host, port=args.port, security=args.security, auth=auth)
+    stop = threading.Event()
+    # A service manager's stop is a clean shutdown; set before the address is printed, so that whoever
+    # reads it may stop us at once.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     host, port = sink.start()
     print(f"{host}:{port}", flush=True)
     if sink.cafile is not None:
         print(f"cafile: {sink.cafile}", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a service manager's stop is a clean shutdown
     try:
         stop.wait()
     except KeyboardInterrupt:
