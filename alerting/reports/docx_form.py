@@ -16,7 +16,7 @@ BODY_FONT = "仿宋"  # official documents use FangSong for body text and SimHei
 TITLE_FONT = "黑体"
 
 
-def _font(run, name: str, size: float, bold: bool = False) -> None:  # type: ignore[no-untyped-def]
+def set_font(run, name: str, size: float, bold: bool = False) -> None:  # type: ignore[no-untyped-def]
     run.font.name = name
     run.font.size = Pt(size)
     run.font.bold = bold
@@ -33,10 +33,10 @@ def render_docx(form: RegistrationForm, county: str, organisation: str = "教育
 
     title = doc.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _font(title.add_run(f"{county}{organisation}网络舆情登记表"), TITLE_FONT, 18, bold=True)
+    set_font(title.add_run(f"{county}{organisation}网络舆情登记表"), TITLE_FONT, 18, bold=True)
     sub = doc.add_paragraph()
     sub.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    _font(sub.add_run(f"编号: {form.values.get('number', '')}"), BODY_FONT, 11)
+    set_font(sub.add_run(f"编号: {form.values.get('number', '')}"), BODY_FONT, 11)
 
     rows = [r for r in form.rows() if r[0] != "number"]
     table = doc.add_table(rows=len(rows), cols=2)
@@ -49,15 +49,15 @@ def render_docx(form: RegistrationForm, county: str, organisation: str = "教育
         left.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
         lp = left.paragraphs[0]
         lp.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        _font(lp.add_run(label), BODY_FONT, 12, bold=True)
+        set_font(lp.add_run(label), BODY_FONT, 12, bold=True)
         lines = value.split("\n") if value else [""]
         rp = right.paragraphs[0]
-        _font(rp.add_run(lines[0]), BODY_FONT, 12)
+        set_font(rp.add_run(lines[0]), BODY_FONT, 12)
         for line in lines[1:]:
-            _font(right.add_paragraph().add_run(line), BODY_FONT, 12)
+            set_font(right.add_paragraph().add_run(line), BODY_FONT, 12)
     foot = doc.add_paragraph()
     foot.alignment = WD_ALIGN_PARAGRAPH.LEFT
-    _font(foot.add_run("注: 本表由舆情监测系统根据预警自动填写,经工作人员核对修改后打印存档。"), BODY_FONT, 10)
+    set_font(foot.add_run("注: 本表由舆情监测系统根据预警自动填写,经工作人员核对修改后打印存档。"), BODY_FONT, 10)
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()

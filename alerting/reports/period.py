@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerting.queue import is_overdue, school_names
-from alerting.reports.docx_form import BODY_FONT, TITLE_FONT, _font
+from alerting.reports.docx_form import BODY_FONT, TITLE_FONT, set_font
 from alerting.store.tables import AuditRow, PostRow, WarningRow
 from yuqing.config import Config
 from yuqing.errors import InputError
@@ -125,12 +125,12 @@ def _table(doc: DocxDocument, header: list[str], rows: list[list[str]], widths: 
     for i, h in enumerate(header):
         cell = t.rows[0].cells[i]
         cell.width = Cm(widths[i])
-        _font(cell.paragraphs[0].add_run(h), BODY_FONT, 11, bold=True)
+        set_font(cell.paragraphs[0].add_run(h), BODY_FONT, 11, bold=True)
     for row in rows:
         cells = t.add_row().cells
         for i, v in enumerate(row):
             cells[i].width = Cm(widths[i])
-            _font(cells[i].paragraphs[0].add_run(v), BODY_FONT, 10.5)
+            set_font(cells[i].paragraphs[0].add_run(v), BODY_FONT, 10.5)
 
 
 def render_period_docx(r: PeriodReport, cfg: Config) -> bytes:
@@ -142,18 +142,18 @@ def render_period_docx(r: PeriodReport, cfg: Config) -> bytes:
     kind = "日报" if r.since == r.until else ("周报" if (r.until - r.since).days == 6 else "报告")
     title = doc.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _font(title.add_run(f"{cfg.county.name}教育系统网络舆情{kind}"), TITLE_FONT, 18, bold=True)
+    set_font(title.add_run(f"{cfg.county.name}教育系统网络舆情{kind}"), TITLE_FONT, 18, bold=True)
     sub = doc.add_paragraph()
     sub.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _font(sub.add_run(f"{r.since:%Y年%m月%d日} 至 {r.until:%Y年%m月%d日}"), BODY_FONT, 12)
+    set_font(sub.add_run(f"{r.since:%Y年%m月%d日} 至 {r.until:%Y年%m月%d日}"), BODY_FONT, 12)
 
     def heading(text: str) -> None:
-        _font(doc.add_paragraph().add_run(text), TITLE_FONT, 14, bold=True)
+        set_font(doc.add_paragraph().add_run(text), TITLE_FONT, 14, bold=True)
 
     def para(text: str) -> None:
         p = doc.add_paragraph()
         p.paragraph_format.first_line_indent = Cm(0.85)
-        _font(p.add_run(text), BODY_FONT, 12)
+        set_font(p.add_run(text), BODY_FONT, 12)
 
     heading("一、总体情况")
     first = f",首次处置中位用时 {r.minutes_to_first_action:.0f} 分钟" if r.minutes_to_first_action is not None \
