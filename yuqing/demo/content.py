@@ -934,6 +934,10 @@ def _weibo(b: _Builder) -> None:
                 relevant=False,
                 topic=topic,
             )
+    # The newest few, minutes old: Weibo shows them as "N分钟前" (and fresh live posts as "刚刚").
+    recent = [i for i in b.items if i.platform == "weibo" and i.anchor is None][-3:]
+    for minutes, item in zip((3, 12, 27), recent, strict=True):
+        item.published_at = b.now - timedelta(minutes=minutes)
     # Constructive suggestions are rarer than complaints but the bureau must see them too.
     for t in [t for t in SENSITIVE if t.category is Category.suggestion][:2]:
         school = b.school_for(t)
