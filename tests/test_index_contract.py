@@ -36,7 +36,7 @@ EXTRA = [
 ALL = DOCS + EXTRA
 
 
-@pytest.fixture(params=["fts5", "es"])
+@pytest.fixture(params=["fts5", pytest.param("es", marks=pytest.mark.es)])
 def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchIndex]:
     if request.param == "fts5":
         ix = open_index(f"sqlite:///{tmp_path / 'index.db'}")
@@ -101,7 +101,6 @@ QUERIES = [
 ]
 
 
-@pytest.mark.es
 @pytest.mark.parametrize("text", QUERIES)
 def test_full_text_result_sets_follow_the_documented_semantics(loaded: SearchIndex, text: str) -> None:
     expected = oracle(text)
@@ -110,7 +109,6 @@ def test_full_text_result_sets_follow_the_documented_semantics(loaded: SearchInd
     assert set(got) == expected
 
 
-@pytest.mark.es
 def test_the_oracle_is_not_trivial() -> None:
     # Guards the suite itself: the queries above must match something and not everything.
     sizes = {q: len(oracle(q)) for q in QUERIES}
@@ -145,7 +143,6 @@ FILTERS = [
 ]
 
 
-@pytest.mark.es
 @pytest.mark.parametrize("q", FILTERS, ids=[f"f{i}" for i in range(len(FILTERS))])
 def test_filters(loaded: SearchIndex, q: SearchQuery) -> None:
     candidates = oracle(q.text) if q.text else {d.id for d in ALL}
@@ -154,7 +151,6 @@ def test_filters(loaded: SearchIndex, q: SearchQuery) -> None:
     assert set(all_ids(loaded, q)) == expected
 
 
-@pytest.mark.es
 def test_aggregations_count_the_whole_match_not_the_page(loaded: SearchIndex) -> None:
     q = SearchQuery(text="食堂 OR 校车", size=5, aggregations=["day", "school", "category", "severity", "status"])
     r = loaded.search(q)
@@ -172,14 +168,12 @@ def test_aggregations_count_the_whole_match_not_the_page(loaded: SearchIndex) ->
     assert counts == sorted(counts, reverse=True)
 
 
-@pytest.mark.es
 def test_day_buckets_are_bureau_calendar_days(loaded: SearchIndex) -> None:
     r = loaded.search(SearchQuery(text="公告 开饭", aggregations=["day"]))
     assert r.ids == ["x-html"]
     assert [(b.key, b.count) for b in r.aggregations["day"]] == [("2026-02-11", 1)]
 
 
-@pytest.mark.es
 @pytest.mark.parametrize("sort", ["newest", "oldest", "sensitivity"])
 def test_sorting_and_pagination(loaded: SearchIndex, sort: str) -> None:
     q = SearchQuery(schools=["xian-erzhong"], sort=sort)  # type: ignore[arg-type]
@@ -194,14 +188,12 @@ def test_sorting_and_pagination(loaded: SearchIndex, sort: str) -> None:
     assert [i for page in pages for i in page] == expected
 
 
-@pytest.mark.es
 def test_relevance_puts_title_matches_first(loaded: SearchIndex) -> None:
     r = loaded.search(SearchQuery(text="宿舍漏水", size=200))
     in_title = {d.id for d in ALL if "宿舍漏水" in d.title}
     assert in_title and set(r.ids[: len(in_title)]) == in_title
 
 
-@pytest.mark.es
 def test_highlight_is_escaped_html_with_em(loaded: SearchIndex) -> None:
     r = loaded.search(SearchQuery(text="食堂 公告"))
     hit = next(h for h in r.hits if h.id == "x-html")
@@ -211,7 +203,6 @@ def test_highlight_is_escaped_html_with_em(loaded: SearchIndex) -> None:
     assert "<b>" not in joined
 
 
-@pytest.mark.es
 def test_reindexing_is_idempotent_and_replaces(loaded: SearchIndex) -> None:
     before = loaded.count()
     changed = replace(ALL[0], title="改过的标题 独一无二", published_at=ALL[0].published_at + timedelta(days=62))
@@ -223,7 +214,6 @@ def test_reindexing_is_idempotent_and_replaces(loaded: SearchIndex) -> None:
     assert set(loaded.search(SearchQuery(text=ALL[0].title, size=500)).ids) == oracle(ALL[0].title, [changed, *ALL[1:]])
 
 
-@pytest.mark.es
 def test_update_status(loaded: SearchIndex) -> None:
     ids = [d.id for d in ALL if d.status == "none"][:5]
     assert loaded.update_status([*ids, "no-such-post"], "handling") == 5
@@ -234,7 +224,6 @@ def test_update_status(loaded: SearchIndex) -> None:
     assert loaded.search(SearchQuery(text="", statuses=["handling"], size=500)).hits[0].doc["status"] == "handling"
 
 
-@pytest.mark.es
 def test_delete_all_and_empty_index(loaded: SearchIndex) -> None:
     assert loaded.count() == len(ALL)
     loaded.delete_all()
@@ -249,7 +238,6 @@ def test_delete_all_and_empty_index(loaded: SearchIndex) -> None:
 BAD = ['"食堂', "-", "食堂 OR", "OR 食堂", "食堂 OR OR 宿舍", "-食堂", "(食堂)", "，。!", "食堂 OR -宿舍", "字" * 501]
 
 
-@pytest.mark.es
 @pytest.mark.parametrize("text", BAD)
 def test_bad_query_syntax_is_a_clear_chinese_error(loaded: SearchIndex, text: str) -> None:
     with pytest.raises(InputError) as err:
@@ -259,7 +247,6 @@ def test_bad_query_syntax_is_a_clear_chinese_error(loaded: SearchIndex, text: st
     assert "Traceback" not in message
 
 
-@pytest.mark.es
 @pytest.mark.parametrize("q", [SearchQuery(page=0), SearchQuery(size=1000), SearchQuery(page=200, size=100),
                                SearchQuery(aggregations=["colour"]), SearchQuery(sort="best"),  # type: ignore[arg-type]
                                SearchQuery(since=datetime(2026, 3, 1, tzinfo=timezone.utc),
