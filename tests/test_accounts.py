@@ -63,3 +63,11 @@ def test_demo_users_one_password_per_role_and_monitor_scope(web_store, cfg):  # 
     assert actor.role is Role.monitor
     assert actor.schools == {"county-no1-high", "county-no2-high", "county-vocational"}
     assert actor.may_see(["county-no1-high"]) and not actor.may_see(["xihe-central-primary"])
+
+
+def test_the_demo_creates_the_accounts_through_this_module(cfg):  # type: ignore[no-untyped-def]
+    from yuqing.demo.run import ensure_accounts
+
+    accounts = ensure_accounts(cfg)
+    assert accounts["leader_zhang"] == DEMO_PASSWORDS[Role.leader]
+    assert ensure_accounts(cfg) == accounts
