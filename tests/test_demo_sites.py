@@ -673,7 +673,29 @@ def test_fault_kinds_are_validated(demo_sites: DemoSites) -> None:
         demo_sites.set_fault("/news/", "meteor")
     with pytest.raises(ValueError):
         demo_sites.set_fault("news/", "http_404")
-    assert len(FAULT_KINDS) == 10
+    assert set(FAULT_KINDS) >= {
+        "http_404",
+        "http_500_then_ok",
+        "slow",
+        "truncated",
+        "huge",
+        "redirect_loop",
+        "login_expired",
+        "redesign",
+        "login_wall",
+        "drop",
+    }
+
+
+def test_fault_bans_and_captcha(demo_sites: DemoSites) -> None:
+    demo_sites.set_fault("/tieba/f", "http_403")
+    demo_sites.set_fault("/tieba/p/", "http_429", retry_after=120)
+    demo_sites.set_fault("/search/", "captcha")
+    assert get(demo_sites, "/tieba/f?kw=示例").status_code == 403
+    r = get(demo_sites, "/tieba/p/1")
+    assert r.status_code == 429 and r.headers["retry-after"] == "120"
+    r = get(demo_sites, "/search/news?word=x&pn=1")
+    assert r.status_code == 200 and "百度安全验证" in r.text and "result-op" not in r.text
 
 
 def test_fault_http_404_and_clear(demo_sites: DemoSites) -> None:

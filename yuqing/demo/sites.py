@@ -70,6 +70,10 @@ FAULT_KINDS = (
     "redesign",
     "login_wall",
     "drop",
+    # beyond the list: the ways sites block crawlers
+    "http_403",
+    "http_429",
+    "captcha",
 )
 HUGE_BYTES = 20 * 1024 * 1024
 CONTROL_PREFIX = "/_demo/"  # POST posts|replies|faults, DELETE faults (see _control)
@@ -345,6 +349,13 @@ class _Handler(BaseHTTPRequestHandler):
             resp = Response(500, b"<html><body><h1>500 Internal Server Error</h1></body></html>")
         elif kind == "http_404":
             resp = sites.not_found()
+        elif kind == "http_403":  # a ban: the site refuses this client
+            resp = Response(403, sites.render("blocked.html").encode("utf-8"))
+        elif kind == "http_429":  # rate limited, with the wait the site asks for
+            retry = str(int(fault.opts.get("retry_after", 60)))
+            resp = Response(429, sites.render("blocked.html").encode("utf-8"), headers={"Retry-After": retry})
+        elif kind == "captcha":  # Baidu's verification page, answered with 200 instead of the content
+            resp = Response(200, sites.render("captcha.html", target=target).encode("utf-8"))
         elif kind == "redirect_loop":
             # Two URLs that redirect to each other, as a misconfigured site does.
             if "_loop=1" in target:
