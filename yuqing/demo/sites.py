@@ -4,7 +4,8 @@ One threaded HTTP server serves every demo platform from a ``DemoCorpus``: a cou
 feed, a government site with paged lists, a Baidu-news-like search, a Tieba board, a Discuz! X3.4 forum
 (desktop and touch templates) and an m.weibo.cn-like JSON API with a JavaScript-only topic page. Markup
 and JSON follow the real samples in ../shared/fixtures. Faults (404, 500 then OK, slow, truncated, huge,
-redirect loop, expired login, redesign, login wall, dropped connection) are switched on per path prefix.
+redirect loop, expired login, redesign, login wall, dropped connection, 403 ban, 429 with Retry-After,
+captcha page) are switched on per path prefix with ``set_fault``.
 This module is the server (lifecycle, faults, content negotiation, control API); the pages are views.py.
 
 URLs (relative to the base URL; config/sources.yaml points the demo sources here):
