@@ -212,6 +212,8 @@ def test_tieba_board_list(demo_sites: DemoSites) -> None:
         nxt = s.css("#frs_list_pager a.next::attr(href)").get()
         pn = re.search(r"pn=(\d+)", nxt).group(1) if nxt else None  # type: ignore[union-attr]
     assert sorted(tids) == sorted(i.number for i in demo_sites.corpus.by_platform("tieba"))
+    top = sel(get(demo_sites, f"/tieba/f?kw={quote('示例')}&pn=0")).css("li.j_thread_list")[0]
+    assert "thread_top" in top.attrib["class"] and json.loads(top.attrib["data-field"])["is_top"] is True
     empty = sel(get(demo_sites, f"/tieba/f?kw={quote('不存在的吧')}"))
     assert not empty.css("li.j_thread_list")
 
@@ -269,7 +271,13 @@ def test_discuz_forumdisplay_desktop(demo_sites: DemoSites) -> None:
             break
         page += 1
     assert page == 2
-    assert sorted(tids) == sorted(i.number for i in demo_sites.corpus.by_platform("discuz"))
+    pinned = [i for i in demo_sites.corpus.by_platform("discuz") if i.pinned]
+    assert pinned and sorted(tids) == sorted(i.number for i in demo_sites.corpus.by_platform("discuz") if not i.pinned)
+    first = sel(get(demo_sites, "/bbs/forum.php?mod=forumdisplay&fid=2&page=1"))
+    assert first.css("tbody[id^=stickthread_]::attr(id)").getall() == [f"stickthread_{i.number}" for i in pinned]
+    assert first.xpath("//tbody[starts-with(@id,'stickthread_')]/following-sibling::tbody[1]/@id").get() == (
+        "separatorline"
+    )
 
 
 def test_discuz_viewthread_desktop(demo_sites: DemoSites) -> None:

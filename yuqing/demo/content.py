@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from yuqing.demo.material import (
+    BOARD_RULES,
     CHATTER,
     CLOSERS,
     COMMENTS_CALM,
@@ -108,6 +109,7 @@ class DemoItem:
     retweet_of: str | None = None  # key of the retweeted weibo item
     topic: bool = False  # shown on the JavaScript-rendered Weibo topic page
     deleted: bool = False  # listed but the post itself answers 404 (deleted by its author)
+    pinned: bool = False  # a forum's pinned thread (置顶), listed first
 
     @property
     def sensitive(self) -> bool:
@@ -809,8 +811,25 @@ def _forum_threads(b: _Builder, platform: str, count: int) -> None:
             b.replies(item, b.rng.randint(2, 10), False)
 
 
+def _rules(b: _Builder, platform: str, title: str, text: str) -> None:
+    """The board rules every forum pins on top: old, not about any school."""
+    item = b.add(platform, title, text, relevant=False, pinned=True, published_at=b.now - timedelta(days=9, hours=3))
+    b.replies(item, 2, False)
+
+
 def _tieba(b: _Builder) -> None:
-    _forum_threads(b, "tieba", 17)
+    _rules(b, "tieba", f"【吧规】{b.county.rstrip('县')}吧发帖须知", BOARD_RULES)
+    _forum_threads(b, "tieba", 15)
+    # Neighbours talk about their own 一中 on our board too: a short form with another county's name.
+    other = b.others[0]
+    item = b.add(
+        "tieba",
+        f"{other}一中昨天又打架了",
+        f"听{other}的同学说{other}一中昨天晚自习又有人打架，还叫了外面的人，老师拉都拉不开。",
+        relevant=False,
+        category=Category.incident,
+    )
+    b.replies(item, 4, False)
     # A near-duplicate of a Weibo story (the school-bus accident), a long thread over two pages, and a short one.
     school = next((s for s in b.schools if s.group == "mid"), b.schools[0])
     bus = b.fill(SENSITIVE[9].body, school)
@@ -839,7 +858,8 @@ def _tieba(b: _Builder) -> None:
 
 
 def _discuz(b: _Builder) -> None:
-    _forum_threads(b, "discuz", 11)
+    _rules(b, "discuz", "【版规】教育交流版发帖规定", BOARD_RULES)
+    _forum_threads(b, "discuz", 10)
     school = next((s for s in b.schools if s.group == "pri"), b.schools[0])
     zoning = b.fill(SENSITIVE[0].body, school)
     item = b.add(

@@ -299,7 +299,8 @@ class Pages:
         kw = q.get("kw", "")
         known = kw in (self.c.tieba_board, self.c.county, self.c.tieba_board + "吧")
         items = [i for i in self.c.by_platform("tieba") if not i.deleted] if known else []
-        items.sort(key=_latest, reverse=True)
+        items.sort(key=_latest, reverse=True)  # by last reply, pinned threads on top
+        items.sort(key=lambda i: not i.pinned)
         size = PAGE_SIZES["tieba_list"]
         pn = max(0, _int(q.get("pn"), 0))
         chunk = items[pn : pn + size]
@@ -325,7 +326,7 @@ class Pages:
                     "is_bakan": None,
                     "vid": "",
                     "is_good": None,
-                    "is_top": None,
+                    "is_top": True if i.pinned else None,
                     "is_protal": None,
                     "is_membertop": None,
                     "is_multi_forum": None,
@@ -413,6 +414,7 @@ class Pages:
             return _html(self.s.render("discuz_message.html", message="抱歉，指定的版块不存在"))
         items = [i for i in self.c.by_platform("discuz") if not i.deleted]
         items.sort(key=_latest, reverse=True)  # the thread with the newest reply first, as Discuz! lists them
+        items.sort(key=lambda i: not i.pinned)  # stable: pinned threads on top, each group still by last reply
         chunk, page, pages = _paged(items, PAGE_SIZES["discuz_list"], _int(q.get("page"), 1))
         rows = [
             {
