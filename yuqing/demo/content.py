@@ -813,7 +813,16 @@ def _forum_threads(b: _Builder, platform: str, count: int) -> None:
 
 def _rules(b: _Builder, platform: str, title: str, text: str) -> None:
     """The board rules every forum pins on top: old, not about any school."""
-    item = b.add(platform, title, text, relevant=False, pinned=True, published_at=b.now - timedelta(days=9, hours=3))
+    author = "吧务组" if platform == "tieba" else "admin"
+    item = b.add(
+        platform,
+        title,
+        text,
+        author=author,
+        relevant=False,
+        pinned=True,
+        published_at=b.now - timedelta(days=9, hours=3),
+    )
     b.replies(item, 2, False)
 
 
