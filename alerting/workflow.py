@@ -24,6 +24,7 @@ from alerting import audit
 from alerting.accounts import Actor
 from alerting.labels import record_verdict
 from alerting.queue import compute_deadline, event_post_ids, visible
+from alerting.store import Store
 from alerting.store.tables import UserRow, WarningRow
 from yuqing.config import Config
 from yuqing.errors import InputError, NotFoundError, PermissionDeniedError, TransitionError
@@ -274,6 +275,35 @@ def perform(
         _enqueue_index_status(session, event_post_ids(session, w), after)
     session.flush()
     return w
+
+
+BULK_ACTIONS = ("dismiss", "assign")
+MAX_BULK = 200
+
+
+def perform_each(store: Store, cfg: Config, actor: Actor, warning_ids: list[int], action: str,
+                 data: Mapping[str, Any]) -> list[tuple[int, str]]:
+    """The same action on many warnings (a flood of false alarms), each in its own transaction.
+
+    Returns the warnings that were refused, with the reason; the others are done. Bad input is
+    refused for all before anything is written.
+    """
+    if action not in BULK_ACTIONS:
+        raise TransitionError(f"“{audit.ACTION_LABELS.get(action, action)}”不能批量执行")
+    if not warning_ids:
+        raise FormInvalid({"ids": "请先勾选预警"})
+    if len(warning_ids) > MAX_BULK:
+        raise FormInvalid({"ids": f"一次最多处理 {MAX_BULK} 条"})
+    refused: list[tuple[int, str]] = []
+    for wid in dict.fromkeys(warning_ids):
+        try:
+            with store.session() as s:
+                perform(s, cfg, actor, wid, action, data)
+        except FormInvalid:
+            raise
+        except (TransitionError, PermissionDeniedError, NotFoundError) as exc:
+            refused.append((wid, str(exc)))
+    return refused
 
 
 def _apply(session: Session, cfg: Config, actor: Actor, w: WarningRow, action: str, d: dict[str, Any],

@@ -138,3 +138,42 @@ def test_queue_pages(client_as, web_store, cfg):  # type: ignore[no-untyped-def]
     second = client.get("/queue?category=suggestion&page=2").text
     assert second.count('<tr class="">') == 5 and "上一页" in second
     assert 'href="/queue?category=suggestion&amp;page=1"' in second
+
+
+def test_long_posts_can_be_read_in_full(client_as, web_store, cfg):  # type: ignore[no-untyped-def]
+    from tests.plugins.web import seed_warning
+
+    long_text = "家长反映情况。" * 100 + "最后一句在这里"
+    with web_store.session() as s:
+        wid = seed_warning(s, cfg, content=long_text, n_posts=1)
+    page = client_as("officer_chen").get(f"/warnings/{wid}").text
+    assert "展开全文(707 字)" in page and "最后一句在这里" in page
+
+
+def test_bulk_dismiss_of_false_alarms(client_as, seeded, web_store, cfg):  # type: ignore[no-untyped-def]
+    from tests.plugins.web import seed_warning
+
+    with web_store.session() as s:
+        closed = seed_warning(s, cfg, status="closed", title="已办结的")
+    officer = client_as("officer_chen")
+    token = csrf_of(officer.get("/queue").text)
+    r = officer.post("/queue/bulk-dismiss", data={"csrf": token, "ids": [str(seeded.mine), str(seeded.other),
+                                                                          str(closed)], "dismiss_kind": "",
+                                                  "reason": "同名学校"})
+    assert r.status_code == 400 and "请选择误报原因" in r.text  # bad input: nothing done
+    with web_store.session() as s:
+        assert s.get(WarningRow, seeded.mine).status == "new"
+    r = officer.post("/queue/bulk-dismiss", data={"csrf": token, "ids": [str(seeded.mine), str(seeded.other),
+                                                                          str(closed)],
+                                                  "dismiss_kind": "not_relevant", "reason": "同名学校,非本县"})
+    assert r.status_code == 303
+    page = officer.get(r.headers["location"]).text
+    assert "已批量排除误报 2 条" in page and f'href="/warnings/{closed}">#{closed}</a>' in page
+    with web_store.session() as s:
+        assert s.get(WarningRow, seeded.mine).status == s.get(WarningRow, seeded.other).status == "dismissed"
+        assert len(s.scalars(select(AuditRow).where(AuditRow.action == "dismiss")).all()) == 2
+    monitor = client_as("monitor_wang")
+    r = monitor.post("/queue/bulk-dismiss", data={"csrf": csrf_of(monitor.get("/queue").text),
+                                                  "ids": [str(seeded.xss)], "dismiss_kind": "not_relevant",
+                                                  "reason": "x"})
+    assert r.status_code == 403
