@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from docx import Document
+from docx.document import Document as DocxDocument
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
@@ -24,19 +25,25 @@ def set_font(run, name: str, size: float, bold: bool = False) -> None:  # type: 
     run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), name)
 
 
-def render_docx(form: RegistrationForm, county: str, organisation: str = "教育局") -> bytes:
+def a4_document(title: str, subtitle: str, subtitle_align: WD_ALIGN_PARAGRAPH) -> DocxDocument:
+    """A4 portrait with office margins, a centred bold title and one line under it."""
     doc = Document()
     sec = doc.sections[0]
     sec.page_height, sec.page_width = Cm(29.7), Cm(21.0)
     sec.top_margin = sec.bottom_margin = Cm(2.54)
     sec.left_margin = sec.right_margin = Cm(2.2)
-
-    title = doc.add_paragraph()
-    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    set_font(title.add_run(f"{county}{organisation}网络舆情登记表"), TITLE_FONT, 18, bold=True)
+    head = doc.add_paragraph()
+    head.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    set_font(head.add_run(title), TITLE_FONT, 18, bold=True)
     sub = doc.add_paragraph()
-    sub.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    set_font(sub.add_run(f"编号: {form.values.get('number', '')}"), BODY_FONT, 11)
+    sub.alignment = subtitle_align
+    set_font(sub.add_run(subtitle), BODY_FONT, 11)
+    return doc
+
+
+def render_docx(form: RegistrationForm, county: str, organisation: str = "教育局") -> bytes:
+    doc = a4_document(f"{county}{organisation}网络舆情登记表", f"编号: {form.values.get('number', '')}",
+                      WD_ALIGN_PARAGRAPH.RIGHT)
 
     rows = [r for r in form.rows() if r[0] != "number"]
     table = doc.add_table(rows=len(rows), cols=2)

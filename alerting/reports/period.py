@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -22,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerting.queue import is_overdue, school_names
-from alerting.reports.docx_form import BODY_FONT, TITLE_FONT, set_font
+from alerting.reports.docx_form import BODY_FONT, TITLE_FONT, a4_document, set_font
 from alerting.store.tables import AuditRow, PostRow, WarningRow
 from yuqing.config import Config
 from yuqing.errors import InputError
@@ -135,17 +134,9 @@ def _table(doc: DocxDocument, header: list[str], rows: list[list[str]], widths: 
 
 def render_period_docx(r: PeriodReport, cfg: Config) -> bytes:
     tz = ZoneInfo(cfg.timezone)
-    doc = Document()
-    sec = doc.sections[0]
-    sec.page_height, sec.page_width = Cm(29.7), Cm(21.0)
-    sec.left_margin = sec.right_margin = Cm(2.2)
     kind = "日报" if r.since == r.until else ("周报" if (r.until - r.since).days == 6 else "报告")
-    title = doc.add_paragraph()
-    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    set_font(title.add_run(f"{cfg.county.name}教育系统网络舆情{kind}"), TITLE_FONT, 18, bold=True)
-    sub = doc.add_paragraph()
-    sub.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    set_font(sub.add_run(f"{r.since:%Y年%m月%d日} 至 {r.until:%Y年%m月%d日}"), BODY_FONT, 12)
+    doc = a4_document(f"{cfg.county.name}教育系统网络舆情{kind}", f"{r.since:%Y年%m月%d日} 至 {r.until:%Y年%m月%d日}",
+                      WD_ALIGN_PARAGRAPH.CENTER)
 
     def heading(text: str) -> None:
         set_font(doc.add_paragraph().add_run(text), TITLE_FONT, 14, bold=True)

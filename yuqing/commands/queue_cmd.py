@@ -24,6 +24,12 @@ def _password(prompt_twice: bool = True) -> str:
     return first
 
 
+def _write(out: Path, data: bytes, what: str) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    typer.echo(f"已导出{what}: {out}({len(data)} 字节)")
+
+
 def _set_active(config: Path | None, username: str, active: bool) -> None:
     from alerting.accounts import set_active
     from alerting.store import Store
@@ -162,10 +168,8 @@ def register(app: typer.Typer) -> None:
         store = Store.from_config(cfg)
         with store.session() as s:
             data, _name = export_form(s, cfg, Actor(CLI_ACTOR, Role.admin, display_name="命令行"), warning_id, fmt)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(data)
-        typer.echo(f"已导出预警 {warning_id} 的登记表: {out}({len(data)} 字节)")
         store.dispose()
+        _write(out, data, f"预警 {warning_id} 的登记表")
 
     @report.command("period")
     def report_period(
@@ -182,10 +186,8 @@ def register(app: typer.Typer) -> None:
         store = Store.from_config(cfg)
         with store.session() as s:
             data, _ = export_period(s, cfg, CLI_ACTOR, parse_day(since, "since"), parse_day(until or since, "until"))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(data)
-        typer.echo(f"已导出舆情报告: {out}({len(data)} 字节)")
         store.dispose()
+        _write(out, data, "舆情报告")
 
     app.add_typer(report, name="report")
 

@@ -33,6 +33,16 @@ from yuqing.web.security import (
 STATIC = Path(__file__).parent / "static"
 
 
+ErrorPage = Callable[[Request, int, str], Response]
+
+
+def _handler(error_page: ErrorPage, status: int) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(request: Request, exc: Exception) -> Response:
+        return error_page(request, status, str(exc))
+
+    return handle
+
+
 def create_app(cfg: Config, store: Store) -> FastAPI:
     from yuqing.web.views import audit_view, auth, dashboard, forms, health, queue, reports, search, warning
 
@@ -89,25 +99,10 @@ def create_app(cfg: Config, store: Store) -> FastAPI:
     async def _csrf(request: Request, exc: CsrfFailed) -> Response:
         return error_page(request, 403, "表单已过期或来源不明(CSRF 校验失败),请返回页面刷新后重新提交。")
 
-    @app.exception_handler(NotFoundError)
-    async def _missing(request: Request, exc: NotFoundError) -> Response:
-        return error_page(request, 404, str(exc))
-
-    @app.exception_handler(PermissionDeniedError)
-    async def _denied(request: Request, exc: PermissionDeniedError) -> Response:
-        return error_page(request, 403, str(exc))
-
-    @app.exception_handler(TransitionError)
-    async def _transition(request: Request, exc: TransitionError) -> Response:
-        return error_page(request, 409, str(exc))
-
-    @app.exception_handler(InputError)
-    async def _input(request: Request, exc: InputError) -> Response:
-        return error_page(request, 400, str(exc))
-
-    @app.exception_handler(YuqingError)
-    async def _other(request: Request, exc: YuqingError) -> Response:
-        return error_page(request, 500, str(exc))
+    # A user-facing error becomes its status and its Chinese message (most specific class first).
+    for exc_type, status in ((NotFoundError, 404), (PermissionDeniedError, 403), (TransitionError, 409),
+                             (InputError, 400), (YuqingError, 500)):
+        app.add_exception_handler(exc_type, _handler(error_page, status))
 
     @app.exception_handler(404)
     async def _not_found(request: Request, exc: Exception) -> Response:
