@@ -16,6 +16,8 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from yuqing.demo.material import (
+    ARTICLE_CONTEXT,
+    REPLIES_FRIENDLY,
     BOARD_RULES,
     CHATTER,
     CLOSERS,
@@ -397,7 +399,7 @@ class _Builder:
             if doubt
             else (REPLIES_SUPPORT + REPLIES_CHATTER)
             if sensitive
-            else (REPLIES_CHATTER + ["说得对", "学习了", "谢谢分享", "希望越来越好", "点赞"])
+            else (REPLIES_CHATTER + REPLIES_FRIENDLY)
         )
         t = item.published_at
         for floor in range(2, count + 2):
@@ -407,21 +409,8 @@ class _Builder:
 
     def article_body(self, lead: str, school: SchoolRef | None, paragraphs: int) -> str:
         """A news-style article: the lead plus context paragraphs, as paragraphs separated by newlines."""
-        extra = [
-            "据了解，近年来{county}持续加大教育投入，改善办学条件，全县义务教育学校标准化建设实现全覆盖。",
-            "{name}始终坚持立德树人根本任务，注重学生全面发展，办学质量稳步提升，社会满意度逐年提高。",
-            "活动中，{town}党委政府有关负责同志到场指导，对学校的做法给予充分肯定。",
-            "学校负责人表示，下一步将继续深化教育教学改革，努力办好人民满意的教育。",
-            "县教育局有关负责人介绍，全县现有各级各类学校{n}十余所，在校学生三万余人。",
-            "家长代表纷纷表示，这样的活动既丰富了孩子们的校园生活，也拉近了家校之间的距离。",
-            "此次活动进一步增强了师生的安全意识，为建设平安校园打下了坚实基础。",
-            "据悉，该校将把此项活动作为常态化工作，每学期定期开展，形成长效机制。",
-        ]
-        chosen = self.rng.sample(extra, k=min(paragraphs, len(extra)))
+        chosen = self.rng.sample(ARTICLE_CONTEXT, k=min(paragraphs, len(ARTICLE_CONTEXT)))
         return "\n".join([lead, *(self.fill(p, school) for p in chosen)])
-
-    def title_for_article(self, template: Template, school: SchoolRef) -> str:
-        return self.fill(template.title, school)
 
 
 def _near_copy(rng: random.Random, text: str) -> str:
