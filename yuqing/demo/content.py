@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from yuqing.demo.material import (
     ARTICLE_CONTEXT,
-    REPLIES_FRIENDLY,
     BOARD_RULES,
     CHATTER,
     CLOSERS,
@@ -46,6 +45,7 @@ from yuqing.demo.material import (
     PRAISE,
     REPLIES_CHATTER,
     REPLIES_DOUBT,
+    REPLIES_FRIENDLY,
     REPLIES_SUPPORT,
     REPORTERS,
     RUMOUR_WEIBO,
