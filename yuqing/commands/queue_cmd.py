@@ -1,9 +1,12 @@
-"""`yuqing queue`, `yuqing user add/passwd`, `yuqing report form`, `yuqing web`."""
+"""`yuqing queue`, `yuqing user …`, `yuqing report form|period`, `yuqing web`."""
 
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -12,14 +15,33 @@ from rich.table import Table
 from yuqing.commands.common import CONFIG_OPTION, get_config
 from yuqing.errors import InputError
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from yuqing.config import Config
+
 SCHOOLS_OPTION = typer.Option([], "--schools", help="监测员负责的学校 id(可多次给出)")
 OUT_OPTION = typer.Option(..., "--out", help="输出文件路径")
 CLI_ACTOR = "cli"  # audit name of whoever runs the command line (an operator with shell access)
 
 
-def _password(prompt_twice: bool = True) -> str:
+@contextmanager
+def _session(config: Path | None) -> Iterator[tuple[Config, Session]]:
+    """The configuration and one unit of work on its database (committed at the end)."""
+    from alerting.store import Store
+
+    cfg = get_config(config)
+    store = Store.from_config(cfg)
+    try:
+        with store.session() as s:
+            yield cfg, s
+    finally:
+        store.dispose()
+
+
+def _password() -> str:
     first = getpass.getpass("密码: ")
-    if prompt_twice and getpass.getpass("再次输入密码: ") != first:
+    if getpass.getpass("再次输入密码: ") != first:
         raise InputError("两次输入的密码不一致", "password")
     return first
 
@@ -32,13 +54,10 @@ def _write(out: Path, data: bytes, what: str) -> None:
 
 def _set_active(config: Path | None, username: str, active: bool) -> None:
     from alerting.accounts import set_active
-    from alerting.store import Store
 
-    cfg = get_config(config)
-    store = Store.from_config(cfg)
-    with store.session() as s:
+    with _session(config) as (_cfg, s):
         set_active(s, username, active)
-    store.dispose()
+    typer.echo(f"已{'启用' if active else '停用'}账号 {username}。")
 
 
 def register(app: typer.Typer) -> None:
@@ -54,25 +73,21 @@ def register(app: typer.Typer) -> None:
         """按紧急程度列出预警队列(与网页端相同的排序和筛选)。"""
         from alerting.accounts import Actor
         from alerting.queue import QueueFilter, list_queue
-        from alerting.store import Store
         from yuqing.model import CATEGORY_LABELS, STATE_LABELS, Category, Role, WarningState
         from yuqing.web.render import duration_zh
 
-        cfg = get_config(config)
-        store = Store.from_config(cfg)
-        with store.session() as s:
+        with _session(config) as (cfg, s):
             items = list_queue(s, cfg, Actor(CLI_ACTOR, Role.admin), QueueFilter(
                 status=status, category=category, severity=severity, school=school, overdue=overdue))
-        table = Table(title=f"预警队列(共 {len(items)} 条,按紧急程度排序)")
-        for col in ("编号", "等级", "类别", "状态", "标题", "学校", "时限"):
-            table.add_column(col)
-        for it in items:
-            w = it.warning
-            left = ("[red]已超时 " if it.overdue else "剩余 ") + duration_zh(it.seconds_left)
-            table.add_row(str(w.id), w.severity, CATEGORY_LABELS.get(Category(w.category), w.category),
-                          STATE_LABELS[WarningState(w.status)], w.title[:40], "、".join(it.school_names), left)
+            table = Table(title=f"预警队列(共 {len(items)} 条,按紧急程度排序)")
+            for col in ("编号", "等级", "类别", "状态", "标题", "学校", "时限"):
+                table.add_column(col)
+            for it in items:
+                w = it.warning
+                left = ("[red]已超时 " if it.overdue else "剩余 ") + duration_zh(it.seconds_left)
+                table.add_row(str(w.id), w.severity, CATEGORY_LABELS.get(Category(w.category), w.category),
+                              STATE_LABELS[WarningState(w.status)], w.title[:40], "、".join(it.school_names), left)
         Console().print(table)
-        store.dispose()
 
     user = typer.Typer(help="账号管理", no_args_is_help=True)
 
@@ -87,69 +102,57 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """新建账号(密码在终端中输入,不回显)。"""
         from alerting.accounts import add_user, monitor_schools
-        from alerting.store import Store
 
-        cfg = get_config(config)
+        get_config(config)  # a bad configuration is reported before asking for a password
         password = _password()
-        store = Store.from_config(cfg)
-        with store.session() as s:
+        with _session(config) as (cfg, s):
             add_user(s, cfg, username, role, password, schools=schools, display_name=display_name, email=email)
-        scope = sorted(set(schools) | set(monitor_schools(cfg, username))) if role == "monitor" else []
-        typer.echo(f"已创建账号 {username}(角色 {role})" + (f",负责学校: {'、'.join(scope) or '无'}" if scope or
-                                                              role == "monitor" else "") + "。")
-        store.dispose()
+        scope = sorted(set(schools) | set(monitor_schools(cfg, username)))
+        typer.echo(f"已创建账号 {username}(角色 {role})"
+                   + (f",负责学校: {'、'.join(scope) or '无'}" if role == "monitor" else "") + "。")
 
     @user.command("passwd")
     def user_passwd(username: str, config: Path | None = CONFIG_OPTION) -> None:
         """修改账号密码(该账号已登录的会话随之失效)。"""
         from alerting.accounts import set_password
-        from alerting.store import Store
 
-        cfg = get_config(config)
+        get_config(config)  # a bad configuration is reported before asking for a password
         password = _password()
-        store = Store.from_config(cfg)
-        with store.session() as s:
+        with _session(config) as (_cfg, s):
             set_password(s, username, password)
         typer.echo(f"已修改 {username} 的密码。")
-        store.dispose()
 
     @user.command("list")
     def user_list(config: Path | None = CONFIG_OPTION) -> None:
         """列出所有账号、角色和负责的学校。"""
         from alerting.accounts import ROLE_LABELS, actor_for, list_users
-        from alerting.store import Store
         from yuqing.model import Role
 
-        cfg = get_config(config)
-        store = Store.from_config(cfg)
         table = Table(title="账号")
         for col in ("用户名", "显示名", "角色", "状态", "负责学校"):
             table.add_column(col)
-        with store.session() as s:
+        with _session(config) as (cfg, s):
             for row in list_users(s):
                 actor = actor_for(cfg, row)
-                schools = "、".join(cfg.school(i).name for i in sorted(actor.schools)) if actor.role is Role.monitor \
-                    else "全部"
-                table.add_row(row.username, row.display_name, ROLE_LABELS[actor.role], "启用" if row.active else "停用",
-                              schools)
+                schools = "、".join(cfg.school(i).name for i in sorted(actor.schools)) \
+                    if actor.role is Role.monitor else "全部"
+                table.add_row(row.username, row.display_name, ROLE_LABELS[actor.role],
+                              "启用" if row.active else "停用", schools)
         Console().print(table)
-        store.dispose()
 
     @user.command("disable")
     def user_disable(username: str, config: Path | None = CONFIG_OPTION) -> None:
         """停用账号(人员调离时),其已登录的会话立即失效。"""
         _set_active(config, username, False)
-        typer.echo(f"已停用账号 {username}。")
 
     @user.command("enable")
     def user_enable(username: str, config: Path | None = CONFIG_OPTION) -> None:
         """重新启用账号。"""
         _set_active(config, username, True)
-        typer.echo(f"已启用账号 {username}。")
 
     app.add_typer(user, name="user")
 
-    report = typer.Typer(help="登记表与报表", no_args_is_help=True)
+    report = typer.Typer(help="登记表与舆情报告", no_args_is_help=True)
 
     @report.command("form")
     def report_form(
@@ -161,14 +164,10 @@ def register(app: typer.Typer) -> None:
         """导出一条预警的舆情登记表(Word 或 Excel),并记入审计日志。"""
         from alerting.accounts import Actor
         from alerting.reports.export import export_form
-        from alerting.store import Store
         from yuqing.model import Role
 
-        cfg = get_config(config)
-        store = Store.from_config(cfg)
-        with store.session() as s:
-            data, _name = export_form(s, cfg, Actor(CLI_ACTOR, Role.admin, display_name="命令行"), warning_id, fmt)
-        store.dispose()
+        with _session(config) as (cfg, s):
+            data, _ = export_form(s, cfg, Actor(CLI_ACTOR, Role.admin, display_name="命令行"), warning_id, fmt)
         _write(out, data, f"预警 {warning_id} 的登记表")
 
     @report.command("period")
@@ -180,13 +179,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """导出一段时间的舆情报告(日报/周报,Word),并记入审计日志。"""
         from alerting.reports.period import export_period, parse_day
-        from alerting.store import Store
 
-        cfg = get_config(config)
-        store = Store.from_config(cfg)
-        with store.session() as s:
+        with _session(config) as (cfg, s):
             data, _ = export_period(s, cfg, CLI_ACTOR, parse_day(since, "since"), parse_day(until or since, "until"))
-        store.dispose()
         _write(out, data, "舆情报告")
 
     app.add_typer(report, name="report")
