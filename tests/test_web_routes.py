@@ -122,3 +122,11 @@ def test_evidence_view_is_plain_text_sandboxed_and_audited(client_as, seeded, we
     with web_store.session() as s:
         row = s.scalars(select(AuditRow).where(AuditRow.action == "view_evidence")).one()
         assert row.actor == "officer_chen" and row.details["post_id"] == path.split("/")[2]
+
+
+def test_malformed_parameters_get_a_chinese_page(client_as):  # type: ignore[no-untyped-def]
+    client = client_as("officer_chen")
+    r = client.get("/warnings/abc")
+    assert r.status_code == 400 and "请求参数不正确: warning_id" in r.text
+    r = client.get("/queue?page=x")
+    assert r.status_code == 400 and "page" in r.text

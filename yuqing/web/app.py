@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
@@ -103,6 +104,11 @@ def create_app(cfg: Config, store: Store) -> FastAPI:
     for exc_type, status in ((NotFoundError, 404), (PermissionDeniedError, 403), (TransitionError, 409),
                              (InputError, 400), (YuqingError, 500)):
         app.add_exception_handler(exc_type, _handler(error_page, status))
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
+        where = "、".join(str(e.get("loc", ("?",))[-1]) for e in exc.errors())
+        return error_page(request, 400, f"请求参数不正确: {where}")
 
     @app.exception_handler(404)
     async def _not_found(request: Request, exc: Exception) -> Response:
