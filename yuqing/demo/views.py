@@ -33,7 +33,6 @@ PAGE_SIZES = {
     "discuz_thread": 10,
     "weibo": 10,
 }
-TOPIC = "#示例县教育#"
 
 
 @dataclass
@@ -595,11 +594,12 @@ class Pages:
         )
 
     def weibo_topic(self, m: re.Match[str], q: dict[str, str]) -> Response:
-        containerid = "231522type=1&q=" + TOPIC
+        topic = f"#{self.c.county}教育#"  # the county's education hashtag, e.g. #示例县教育#
+        containerid = "231522type=1&q=" + topic
         return _html(
             self.s.render(
                 "weibo_topic.html",
-                topic=TOPIC,
+                topic=topic,
                 api=f"/weibo/api/container/getIndex?containerid={quote(containerid, safe='')}&page_type=searchall",
             )
         )
