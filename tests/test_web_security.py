@@ -119,3 +119,20 @@ def test_session_has_an_absolute_lifetime(client_as, web_app, cfg):  # type: ign
         stale = signer.dumps({"c": sess.csrf, "u": sess.username, "h": sess.fingerprint})
     client.cookies.set("yuqing_session", stale)
     assert client.get("/queue").status_code == 303
+
+
+def test_secret_key_is_created_once_private_and_shared(cfg, monkeypatch):  # type: ignore[no-untyped-def]
+    import stat
+    from concurrent.futures import ThreadPoolExecutor
+
+    from yuqing.web.security import SECRET_ENV, load_secret
+
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    with ThreadPoolExecutor(4) as pool:
+        keys = set(pool.map(lambda _: load_secret(cfg), range(8)))
+    assert len(keys) == 1
+    path = cfg.data_dir / "web-secret.key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in cfg.data_dir.iterdir() if p.name.startswith(".web-secret")] == []
+    monkeypatch.setenv(SECRET_ENV, "from-the-environment")
+    assert load_secret(cfg) == "from-the-environment"

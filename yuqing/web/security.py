@@ -49,9 +49,17 @@ def load_secret(cfg: Config) -> str:
         return path.read_text(encoding="utf-8").strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(key)
+    try:
+        # Several workers may start at once: the first link wins, the others read its key.
+        os.link(tmp, path)
+    except FileExistsError:
+        key = path.read_text(encoding="utf-8").strip()
+    finally:
+        tmp.unlink()
     return key
 
 
