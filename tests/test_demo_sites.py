@@ -22,6 +22,7 @@ from lxml import etree
 from parsel import Selector
 
 from tests.plugins.demo import module_process
+from yuqing.config import Config
 from yuqing.demo.content import ANCHORS
 from yuqing.demo.sites import FAULT_KINDS, HUGE_BYTES, DemoSites
 
@@ -921,3 +922,11 @@ def test_scrapy_crawls_everything_concurrently(demo_sites: DemoSites, tmp_path: 
     assert set(seen["status"]) <= {"200", "404"}, seen["status"]  # 404: links to posts that were deleted
     assert list(demo_sites.errors) == []
     assert not [r for r in demo_sites.requests if r[2] >= 500]
+
+
+def test_demo_cfg_points_the_demo_sources_at_the_running_sites(demo_cfg: Config, demo_sites: DemoSites) -> None:
+    for src in demo_cfg.sources:
+        url = (src.urls or [src.search_url or ""])[0].replace("{q}", quote("示例县")).replace("{page}", "1")
+        assert url.startswith(demo_sites.base_url), (src.id, url)
+        assert httpx.get(url, timeout=10).status_code == 200, src.id
+    assert demo_cfg.alerts.smtp.host == "127.0.0.1" and demo_cfg.alerts.smtp.port > 0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from yuqing.config import load_config
+from yuqing.config import Config, load_config
 from yuqing.demo.content import DemoCorpus, build_corpus
 from yuqing.demo.sites import DemoSites
 from yuqing.demo.smtp import MailSink
@@ -75,3 +75,13 @@ def module_process(*args: str) -> Iterator[str]:
     finally:
         proc.terminate()  # SIGTERM: the demo servers stop cleanly on it
         assert proc.wait(timeout=10) == 0
+
+
+@pytest.fixture
+def demo_cfg(config_dir: Path, demo_sites: DemoSites, mail_sink: MailSink, monkeypatch: pytest.MonkeyPatch) -> Config:
+    """The sample configuration (data in tmp) with its demo sources on the running demo sites and its SMTP
+    server the test's mail sink: what ``yuqing demo`` sets up, for tests of crawling, alerting and the service."""
+    monkeypatch.setenv("YUQING_DEMO_URL", demo_sites.base_url)
+    monkeypatch.setenv("YUQING_SMTP_HOST", mail_sink.host)
+    monkeypatch.setenv("YUQING_SMTP_PORT", str(mail_sink.port))
+    return load_config(config_dir)
