@@ -254,3 +254,15 @@ def test_bad_query_syntax_is_a_clear_chinese_error(loaded: SearchIndex, text: st
 def test_bad_parameters_are_input_errors(loaded: SearchIndex, q: SearchQuery) -> None:
     with pytest.raises(InputError):
         loaded.search(q)
+
+
+def test_a_refused_document_is_reported_and_the_rest_indexed(index: SearchIndex) -> None:
+    # A view count past the 64-bit range: Elasticsearch's `long` refuses it (a mapping conflict),
+    # and FTS5 refuses the same document.
+    bad = replace(ALL[5], reach=10**20)
+    report = index.index([ALL[4], bad, ALL[6]])
+    index.refresh()
+    assert report.indexed == 2
+    assert [f.id for f in report.failed] == [bad.id] and not report.failed[0].retryable
+    assert "reach" in report.failed[0].reason or "range" in report.failed[0].reason
+    assert sorted(all_ids(index, SearchQuery())) == sorted([ALL[4].id, ALL[6].id])

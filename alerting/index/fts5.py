@@ -80,6 +80,19 @@ def match_expression(parsed: ParsedQuery) -> str:
     return expr
 
 
+def _prepare(doc: IndexDoc) -> tuple[str, tuple[Any, ...], tuple[str, str, str, str]]:
+    """The stored JSON, the filter columns and the FTS5 columns of a document (may raise)."""
+    # Words (the segmenter's) serve Elasticsearch's scoring only; matching here is on
+    # characters, so FTS5 stores words only when the document already carries them.
+    source = json.dumps(doc_source(doc), ensure_ascii=False, allow_nan=False)
+    published = int(doc.published_at.timestamp())
+    if not -(2**62) < published < 2**62 or doc.reach >= 2**63:
+        raise OverflowError("value out of range")
+    values = (published, str(doc.category), doc.severity, str(doc.status), str(doc.site), str(doc.source),
+              doc.event_id, float(doc.sensitivity))
+    return source, values, _fts_row(doc.title, doc.content)
+
+
 class Fts5Index:
     """``SearchIndex`` on SQLite FTS5. One connection guarded by a lock (the web UI's threads)."""
 
@@ -161,26 +174,29 @@ class Fts5Index:
         report = IndexReport()
         with self._lock:
             db = self._conn()
-            db.execute("BEGIN IMMEDIATE")
             try:
-                for doc in docs:
-                    try:
-                        self._index_one(db, doc)
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    for doc in docs:
+                        # Everything that can refuse a document is computed before the first
+                        # write, so a refused one leaves no half-written rows.
+                        try:
+                            prepared = _prepare(doc)
+                        except (ValueError, TypeError, OverflowError) as exc:
+                            report.failed.append(DocFailure(doc.id, f"{type(exc).__name__}: {exc}"))
+                            continue
+                        self._write(db, doc, *prepared)
                         report.indexed += 1
-                    except (ValueError, TypeError, sqlite3.IntegrityError) as exc:
-                        report.failed.append(DocFailure(doc.id, f"{type(exc).__name__}: {exc}"))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:  # locked past busy_timeout, disk full, I/O error
+                raise IndexUnavailable(f"{self.path}: {exc}") from exc
         return report
 
-    def _index_one(self, db: sqlite3.Connection, doc: IndexDoc) -> None:
-        # Words (the segmenter's) serve Elasticsearch's scoring only; matching here is on
-        # characters, so FTS5 stores words only when the document already carries them.
-        source = json.dumps(doc_source(doc), ensure_ascii=False)
-        values = (int(doc.published_at.timestamp()), doc.category, doc.severity, doc.status, doc.site,
-                  doc.source, doc.event_id, float(doc.sensitivity))
+    def _write(self, db: sqlite3.Connection, doc: IndexDoc, source: str, values: tuple[Any, ...],
+               grams: tuple[str, str, str, str]) -> None:
         old = db.execute("SELECT d.rowid, j.doc FROM docs d JOIN doc_json j ON j.rowid = d.rowid WHERE d.id = ?",
                          (doc.id,)).fetchone()
         if old is not None:
@@ -198,12 +214,17 @@ class Fts5Index:
                              " event_id, sensitivity) VALUES (?,?,?,?,?,?,?,?,?)", (doc.id, *values))
             rowid = cur.lastrowid
             db.execute("INSERT INTO doc_json(rowid, doc) VALUES (?, ?)", (rowid, source))
-        db.execute("INSERT INTO fts(rowid, t_uni, t_bi, c_uni, c_bi) VALUES (?, ?, ?, ?, ?)",
-                   (rowid, *_fts_row(doc.title, doc.content)))
+        db.execute("INSERT INTO fts(rowid, t_uni, t_bi, c_uni, c_bi) VALUES (?, ?, ?, ?, ?)", (rowid, *grams))
         db.executemany("INSERT OR IGNORE INTO doc_schools(school, doc) VALUES (?, ?)",
                        [(s, rowid) for s in doc.schools])
 
     def update_status(self, post_ids: Sequence[str], status: str) -> int:
+        try:
+            return self._update_status(post_ids, status)
+        except sqlite3.OperationalError as exc:
+            raise IndexUnavailable(f"{self.path}: {exc}") from exc
+
+    def _update_status(self, post_ids: Sequence[str], status: str) -> int:
         updated = 0
         with self._lock:
             db = self._conn()
@@ -283,7 +304,9 @@ class Fts5Index:
             except sqlite3.OperationalError as exc:
                 if "no such table" in str(exc):
                     return SearchResult(total=0, hits=[], took_ms=(time.perf_counter() - started) * 1000)
-                raise InputError(f"检索式无法执行:{exc}") from exc
+                if "fts5" in str(exc):  # the parser only emits valid expressions; say so if not
+                    raise InputError(f"检索式无法执行:{exc}") from exc
+                raise IndexUnavailable(f"{self.path}: {exc}") from exc
             src = "all_hits" if everything else "hits"
             total = int(db.execute(f"SELECT count(*) FROM {src}").fetchone()[0])
             order = _order(q, has_text=not parsed.empty)
