@@ -347,6 +347,7 @@ def test_news_index_links_the_feed_and_articles(demo_sites: DemoSites) -> None:
     assert s.css("link[type='application/rss+xml']::attr(href)").get() == "/news/rss.xml"
     links = s.css("ul.list_14 li a::attr(href)").getall()
     assert links and all(get(demo_sites, u).status_code == 200 for u in links[:3])
+    assert "/news/art/big5.html" in links  # the Big5 page is linked from the channel page, not the feed
 
 
 def test_discuz_missing_thread_message(demo_sites: DemoSites) -> None:

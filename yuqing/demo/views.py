@@ -210,7 +210,8 @@ class Pages:
 
     def news_index(self, m: re.Match[str], q: dict[str, str]) -> Response:
         items = [i for i in self.c.by_platform("news") if i.encoding != "big5" and not i.deleted][:30]
-        return _html(self.s.render("news_index.html", items=items, cn_date=cn_date))
+        big5 = next((i for i in self.c.by_platform("news") if i.encoding == "big5"), None)
+        return _html(self.s.render("news_index.html", items=items, big5=big5, cn_date=cn_date))
 
     def news_article(self, m: re.Match[str], q: dict[str, str]) -> Response:
         key = m.group(1)
