@@ -13,7 +13,7 @@ URLs (relative to the base URL; config/sources.yaml points the demo sources here
     /robots.txt                                   everything allowed except /private/ (and /_demo/)
     /news/rss.xml → /news/art/<n>.html            RSS 2.0 (pubDate +0800) → article pages; one GBK page, one
                                                   UTF-8 page declaring gb2312 (no header charset); Big5 page at
-                                                  /news/art/big5.html (reached through the search)
+                                                  /news/art/big5.html (linked from /news/)
     /gov/list_<n>.html → /gov/art/<n>.html        paged list (8 a page, a.next) → articles (body in #zoom)
     /search/news?word=<q>&pn=<page>               Baidu-news-like results (pn is the 1-based page number);
                                                   links to /news/art/... and /ext/<n>.html (other media)
