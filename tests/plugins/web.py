@@ -106,19 +106,6 @@ def seeded(web_store: Store, cfg: Config, demo_passwords: dict[str, str]) -> See
 
 
 @pytest.fixture
-def web_client(cfg: Config, web_store: Store, demo_passwords: dict[str, str]) -> Iterator[object]:
-    from yuqing.web.app import create_app
-
-    with warnings.catch_warnings():
-        # Starlette warns at import that it prefers the httpx2 package; httpx works the same here.
-        warnings.simplefilter("ignore")
-        from fastapi.testclient import TestClient
-
-    with TestClient(create_app(cfg, web_store), base_url="http://testserver") as client:
-        yield client
-
-
-@pytest.fixture
 def live_ui(cfg: Config, web_store: Store, demo_passwords: dict[str, str]) -> Iterator[str]:
     """The web UI under a real uvicorn on 127.0.0.1, a free port; yields its base URL."""
     import uvicorn
