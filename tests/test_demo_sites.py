@@ -23,7 +23,7 @@ from parsel import Selector
 
 from tests.plugins.demo import module_process
 from yuqing.config import Config
-from yuqing.demo.content import ANCHORS
+from yuqing.demo.content import ANCHORS, build_corpus
 from yuqing.demo.sites import FAULT_KINDS, HUGE_BYTES, DemoSites
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -931,3 +931,13 @@ def test_demo_cfg_points_the_demo_sources_at_the_running_sites(demo_cfg: Config,
         assert url.startswith(demo_sites.base_url), (src.id, url)
         assert httpx.get(url, timeout=10).status_code == 200, src.id
     assert demo_cfg.alerts.smtp.host == "127.0.0.1" and demo_cfg.alerts.smtp.port > 0
+
+
+def test_stop_hangs_up_on_keep_alive_clients() -> None:
+    sites = DemoSites(build_corpus(None))
+    base = sites.start()
+    with httpx.Client(timeout=5) as client:
+        assert client.get(base + "/robots.txt").status_code == 200  # the connection stays open (keep-alive)
+        sites.stop()
+        with pytest.raises(httpx.TransportError):
+            client.get(base + "/robots.txt")
