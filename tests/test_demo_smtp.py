@@ -142,3 +142,13 @@ def test_implicit_tls(tmp_path: Path) -> None:
         sink.stop()
     with pytest.raises(ValueError):
         MailSink(tmp_path / "x", security="tls1.0")
+
+
+def test_stop_then_start_again_on_the_same_port(mail_sink: MailSink) -> None:
+    port = mail_sink.port
+    mail_sink.stop()
+    with pytest.raises(OSError):  # really down: connection refused
+        smtplib.SMTP(mail_sink.host, port, timeout=5)
+    assert mail_sink.start() == (mail_sink.host, port)
+    _send(mail_sink, _message("重新启动后"))
+    assert [m["Subject"] for m in mail_sink.messages()] == ["重新启动后"]
