@@ -25,7 +25,7 @@ from alerting.accounts import Actor
 from alerting.labels import record_verdict
 from alerting.queue import compute_deadline, event_post_ids, visible
 from alerting.store import Store
-from alerting.store.tables import UserRow, WarningRow
+from alerting.store.tables import AuditRow, UserRow, WarningRow
 from yuqing.config import Config
 from yuqing.errors import InputError, NotFoundError, PermissionDeniedError, TransitionError
 from yuqing.model import CATEGORY_LABELS, STATE_LABELS, Category, Role, Severity, WarningState, utcnow
@@ -359,6 +359,18 @@ def _enqueue_index_status(session: Session, post_ids: list[str], status: str) ->
             raise
         return  # the index area has not landed yet; `yuqing index rebuild` catches up
     outbox.enqueue_status(session, post_ids, status)
+
+
+RESPONDED_LABELS = {"reply": "已回复", "publish": "已发布通报", "clarification": "已澄清", "referral": "已移交"}
+
+
+def responded_label(status: str, history: list[AuditRow]) -> str:
+    """已回复 / 已澄清 / 已移交 … for a responded warning, after its approved response; else the state's label."""
+    if status == S.responded:
+        for h in reversed(history):
+            if h.action == "approve_response":
+                return RESPONDED_LABELS.get((h.details or {}).get("response_kind", ""), STATE_LABELS[S.responded])
+    return STATE_LABELS[S(status)]
 
 
 def category_label(value: str) -> str:

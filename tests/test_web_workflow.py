@@ -35,6 +35,8 @@ def test_walk_the_procedure(client_as, seeded, web_store):  # type: ignore[no-un
         r = _act(client, wid, action, **data)
         assert r.status_code == 303, (action, r.text[:500])
         assert r.headers["location"] == f"/warnings/{wid}?done={action}"
+        if action == "approve_response":
+            assert '<span class="state state-responded">已回复</span>' in officer.get(f"/warnings/{wid}").text
     page = leader.get(f"/warnings/{wid}?done=close").text
     assert "已完成: 办结" in page and "已办结" in page and "家长认可答复" in page
     with web_store.session() as s:

@@ -11,7 +11,7 @@ from alerting import audit
 from alerting.accounts import Actor, list_users
 from alerting.dashboard import recent_runs
 from alerting.queue import deadline_of, event_posts, get_warning, is_overdue
-from alerting.workflow import ACTIONS, RESPONSE_KINDS, FormInvalid, allowed_actions, perform
+from alerting.workflow import ACTIONS, RESPONSE_KINDS, FormInvalid, allowed_actions, perform, responded_label
 from yuqing.errors import PermissionDeniedError, TransitionError
 from yuqing.model import utcnow
 from yuqing.web.action_forms import ACTION_FIELDS, GUIDANCE, defaults
@@ -29,12 +29,14 @@ def warning_context(request: Request, actor: Actor, warning_id: int) -> dict[str
         draft = (w.form or {}).get("_response_draft")
         actions = allowed_actions(actor, w)
         users = list_users(s)
+        history = audit.history(s, w.id)
         return {
             "w": w,
             "names": {u.username: u.display_name or u.username for u in users},
             "posts": event_posts(s, w),
             "runs": recent_runs(s, w.source_id) if w.kind == "source_health" and w.source_id else [],
-            "history": audit.history(s, w.id),
+            "history": history,
+            "state_label": responded_label(w.status, history),
             "deadline": deadline_of(cfg, w),
             "overdue": is_overdue(cfg, w, now),
             "seconds_left": (deadline_of(cfg, w) - now).total_seconds(),
