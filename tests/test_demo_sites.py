@@ -81,6 +81,19 @@ def test_rss_feed_items_and_links(demo_sites: DemoSites) -> None:
         assert httpx.get(node.findtext("link") or "", timeout=10).status_code == 200
 
 
+def test_atom_feed_matches_the_rss(demo_sites: DemoSites) -> None:
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    atom = etree.fromstring(get(demo_sites, "/news/atom.xml").content)
+    rss = etree.fromstring(get(demo_sites, "/news/rss.xml").content)
+    entries = atom.findall("a:entry", ns)
+    assert [e.findtext("a:title", namespaces=ns) for e in entries] == [i.findtext("title") for i in rss.iter("item")]
+    for e, i in zip(entries, rss.iter("item"), strict=True):
+        assert e.find("a:link", ns).get("href") == i.findtext("link")  # type: ignore[union-attr]
+        published = datetime.fromisoformat(e.findtext("a:published", namespaces=ns) or "")
+        assert published == parsedate_to_datetime(i.findtext("pubDate") or "")
+        assert (e.findtext("a:published", namespaces=ns) or "").endswith("+08:00")
+
+
 def test_news_article_layout(demo_sites: DemoSites) -> None:
     item = next(i for i in demo_sites.corpus.anchor_items("FOOD_POISONING") if i.platform == "news")
     r = get(demo_sites, item.path)

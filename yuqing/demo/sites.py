@@ -11,7 +11,8 @@ This module is the server (lifecycle, faults, content negotiation, control API);
 URLs (relative to the base URL; config/sources.yaml points the demo sources here):
 
     /robots.txt                                   everything allowed except /private/ (and /_demo/)
-    /news/rss.xml → /news/art/<n>.html            RSS 2.0 (pubDate +0800) → article pages; one GBK page, one
+    /news/rss.xml → /news/art/<n>.html            RSS 2.0 (pubDate +0800; /news/atom.xml the same as Atom) →
+                                                  article pages; one GBK page, one
                                                   UTF-8 page declaring gb2312 (no header charset); Big5 page at
                                                   /news/art/big5.html (linked from /news/)
     /gov/list_<n>.html → /gov/art/<n>.html        paged list (8 a page, a.next) → articles (body in #zoom)
@@ -344,7 +345,9 @@ class _Handler(BaseHTTPRequestHandler):
                 304, b"", resp.content_type, {"ETag": etag, **({"Last-Modified": modified} if modified else {})}
             )
         accepts = self.headers.get("Accept-Encoding", "")
-        compressible = resp.content_type.startswith(("text/", "application/json", "application/rss+xml"))
+        compressible = resp.content_type.startswith(
+            ("text/", "application/json", "application/rss+xml", "application/atom+xml")
+        )
         if "gzip" in accepts and compressible and len(resp.body) > 1024:
             resp.body = gzip.compress(resp.body, compresslevel=5, mtime=0)
             resp.headers["Content-Encoding"] = "gzip"

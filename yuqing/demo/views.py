@@ -167,6 +167,7 @@ class Pages:
                 (r"/private/.*", self.secret),
                 (r"/deleted(/.*)?", self.deleted),
                 (r"/news/rss\.xml", self.rss),
+                (r"/news/atom\.xml", self.atom),
                 (r"/news/(index\.html)?", self.news_index),
                 (r"/news/art/(\d+|big5)\.html", self.news_article),
                 (r"/gov/list_(\d+)\.html", self.gov_list),
@@ -206,6 +207,18 @@ class Pages:
             built=format_datetime(_local(utcnow())),
         )
         resp = Response(200, body.encode("utf-8"), "application/rss+xml; charset=utf-8")
+        return _modified(resp, *(i.published_at for i in items)) if items else resp
+
+    def atom(self, m: re.Match[str], q: dict[str, str]) -> Response:
+        """The same news as an Atom feed (times in RFC 3339 with +08:00)."""
+        items = [i for i in self.c.by_platform("news") if i.encoding != "big5" and not i.deleted]
+
+        def iso(dt: datetime) -> str:
+            return _local(dt).isoformat(timespec="seconds")
+
+        updated = iso(max((i.published_at for i in items), default=utcnow()))
+        body = self.s.render("news_atom.xml", items=items, iso=iso, updated=updated)
+        resp = Response(200, body.encode("utf-8"), "application/atom+xml; charset=utf-8")
         return _modified(resp, *(i.published_at for i in items)) if items else resp
 
     def news_index(self, m: re.Match[str], q: dict[str, str]) -> Response:
