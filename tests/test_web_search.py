@@ -65,3 +65,32 @@ def test_date_filters_and_local_times(client_as, indexed, cfg):  # type: ignore[
     assert "共 0 条" in client.get("/search", params={"q": "食堂", "since": tomorrow}).text
     bad = client.get("/search", params={"q": "食堂", "since": "昨天"})
     assert bad.status_code == 400 and "无法识别的日期" in bad.text
+
+
+def test_search_before_anything_was_indexed(client_as):  # type: ignore[no-untyped-def]
+    r = client_as("officer_chen").get("/search", params={"q": "食堂"})
+    assert r.status_code == 200
+    assert "共 0 条" in r.text, r.text[-800:]
+
+
+def test_search_when_elasticsearch_is_down(config_dir, web_store, demo_passwords):  # type: ignore[no-untyped-def]
+    import socket
+    import warnings
+
+    from tests.plugins.web import login
+    from yuqing.config import load_config
+    from yuqing.web.app import create_app
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    storage = config_dir / "storage.yaml"
+    storage.write_text(storage.read_text(encoding="utf-8") + f"index_url: http://127.0.0.1:{port}\n",
+                       encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+    with TestClient(create_app(load_config(config_dir), web_store), follow_redirects=False) as client:
+        login(client, "officer_chen", demo_passwords["officer_chen"])
+        r = client.get("/search", params={"q": "食堂"})
+    assert r.status_code == 503 and "检索服务暂时不可用" in r.text

@@ -21,11 +21,12 @@ def search_page(request: Request, actor: CurrentActor, q: str = "", school: str 
                 page: int = 1) -> Response:
     form = SearchForm(q, school, category, severity, since, until, sort, page)
     ctx: dict[str, Any] = {**asdict(form), "result": None, "error": "", "sorts": SORTS}
+    status = 200
     if not form.empty:
         try:
             ctx["result"] = scoped_search(request.app.state.cfg, actor, form)
         except InputError as exc:
-            ctx["error"] = f"查询条件有误: {exc}"
+            ctx["error"], status = f"查询条件有误: {exc}", 400
         except IndexUnavailable as exc:
-            ctx["error"] = f"检索服务暂时不可用,请稍后再试({type(exc).__name__})。"
-    return render(request, "search.html", ctx, 400 if ctx["error"] else 200)
+            ctx["error"], status = f"检索服务暂时不可用,请稍后再试({type(exc).__name__})。", 503
+    return render(request, "search.html", ctx, status)
