@@ -171,7 +171,10 @@ def ensure_demo_users(session: Session, cfg: Config) -> dict[str, str]:
         for name in names:
             row = session.get(UserRow, name)
             if row is None:
-                add_user(session, cfg, name, Role(role).value, password, display_name=_demo_display(name))
+                # A snapshot of schools.yaml for readers of the table; the live scope is actor_for().
+                schools = monitor_schools(cfg, name) if Role(role) is Role.monitor else []
+                add_user(session, cfg, name, Role(role).value, password, schools=schools,
+                         display_name=_demo_display(name))
                 out[name] = password
             elif authenticate(session, name, password) is not None:
                 out[name] = password

@@ -59,7 +59,9 @@ def test_demo_users_one_password_per_role_and_monitor_scope(web_store, cfg):  # 
         set_password(s, "admin", "changed-by-admin")
     with web_store.session() as s:
         assert "admin" not in ensure_demo_users(s, cfg)
-        actor = actor_for(cfg, s.get(UserRow, "monitor_wang"))
+        row = s.get(UserRow, "monitor_wang")
+        assert row.schools == ["county-no1-high", "county-no2-high", "county-vocational"]
+        actor = actor_for(cfg, row)
     assert actor.role is Role.monitor
     assert actor.schools == {"county-no1-high", "county-no2-high", "county-vocational"}
     assert actor.may_see(["county-no1-high"]) and not actor.may_see(["xihe-central-primary"])

@@ -277,3 +277,25 @@ def test_docs_table_matches_the_state_machine():  # type: ignore[no-untyped-def]
             assert target == spec.target.value, name
         if sources not in ("any", "any open"):
             assert {x.strip() for x in sources.split(",")} == {s.value for s in spec.sources}, name
+
+
+ACTORS = {Role.admin: ADMIN, Role.leader: LEADER, Role.officer: OFFICER, Role.monitor: MONITOR_WANG}
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_every_action_for_every_role(web_store, cfg, action, role):  # type: ignore[no-untyped-def]
+    spec = ACTIONS[action]
+    state = sorted(s.value for s in spec.sources)[0]
+    with web_store.session() as s:
+        if s.get(UserRow, "officer_liu") is None:
+            s.add(UserRow(username="officer_liu", role="officer", password_hash="-", created_at=utcnow()))
+        wid = seed_warning(s, cfg, status=state)  # on monitor_wang's school
+    if role in spec.roles:
+        _do(web_store, cfg, ACTORS[role], wid, action)
+    else:
+        with pytest.raises(PermissionDeniedError):
+            _do(web_store, cfg, ACTORS[role], wid, action)
+        with web_store.session() as s:
+            assert s.get(WarningRow, wid).status == state
+            assert s.scalar(select(AuditRow).where(AuditRow.warning_id == wid)) is None
