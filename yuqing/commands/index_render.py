@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import asdict
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -54,12 +56,12 @@ def print_result(console: Console, cfg: Config, q: SearchQuery, r: SearchResult,
     t = Table(title=f"共 {r.total} 条,第 {q.page} 页({r.took_ms:.0f} 毫秒)")
     for col in ("发布时间", "学校", "类别", "级别", "状态", "标题 / 命中片段"):
         t.add_column(col)
-    from datetime import datetime
-
     for h in r.hits:
         d = h.doc
         when = datetime.fromisoformat(d["published_at"].replace("Z", "+00:00")).astimezone(zone)
-        snippet = " … ".join(_TAG.sub("", frag) for frag in h.highlights[:2]) or d.get("content", "")[:60]
+        # Fragments are HTML (escaped text, <em> marks); the terminal wants the plain text back.
+        plain = [html.unescape(_TAG.sub("", frag)) for frag in h.highlights[:2]]
+        snippet = " … ".join(plain) or d.get("content", "")[:60]
         t.add_row(when.strftime("%Y-%m-%d %H:%M"), "、".join(names.get(s, s) for s in d.get("schools", [])) or "—",
                   _category(d.get("category", "none")), _severity(d.get("severity")), _status(d.get("status", "")),
                   escape(f"{d.get('title', '')}\n{snippet}\n{d.get('url', '')}"))
