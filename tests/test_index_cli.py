@@ -82,17 +82,19 @@ def test_bad_date_is_a_clear_error(config_dir: Path) -> None:
 
 
 @pytest.mark.es
-def test_configured_elasticsearch_is_used(cfg: Config, config_dir: Path, es_url: str) -> None:
+def test_configured_elasticsearch_is_used(cfg: Config, config_dir: Path, es_url: str, es_prefix: str) -> None:
     storage = config_dir / "storage.yaml"
-    storage.write_text(storage.read_text(encoding="utf-8") + f"index_url: {es_url}\n", encoding="utf-8")
+    storage.write_text(storage.read_text(encoding="utf-8") + f"index_url: {es_url}\nes_index_prefix: {es_prefix}\n",
+                       encoding="utf-8")
     _seed(cfg, n=4)
     try:
         replay = yuqing(config_dir, "index", "replay")
         assert replay.returncode == 0, replay.stderr
         status = yuqing(config_dir, "index", "status")
         assert "Elasticsearch" in status.stdout
-        open_index(es_url).refresh()  # the index refreshes every 5 s by itself
+        open_index(es_url, prefix=es_prefix).refresh()  # the index refreshes every 5 s by itself
         found = yuqing(config_dir, "search", "食堂 OR 校车", "--size", "10")
         assert "共 4 条" in found.stdout
+        assert open_index(es_url, prefix=es_prefix).count() == 4
     finally:
-        open_index(es_url).delete_all()
+        open_index(es_url, prefix=es_prefix).delete_all()

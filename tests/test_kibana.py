@@ -204,3 +204,13 @@ def test_cli_import(config_dir: Path, kibana: FakeKibana, monkeypatch: pytest.Mo
     result = CliRunner().invoke(app, ["kibana", "import", "--url", kibana.url, "--config", str(config_dir)])
     assert result.exit_code == 0, result.output
     assert "Kibana 已导入" in result.output and kibana.requests[0]["auth"] == "ApiKey a2V5"
+
+
+def test_the_configured_prefix_names_the_data_view(config_dir: Path) -> None:
+    from yuqing.config import load_config
+
+    storage = config_dir / "storage.yaml"
+    storage.write_text(storage.read_text(encoding="utf-8") + "es_index_prefix: county-b-posts\n", encoding="utf-8")
+    objects = saved_objects(load_config(config_dir))
+    assert objects[0]["id"] == objects[0]["attributes"]["title"] == "county-b-posts"
+    assert all(r["id"] == "county-b-posts" for o in objects for r in o["references"] if r["type"] == "index-pattern")

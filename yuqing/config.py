@@ -319,6 +319,10 @@ class StorageFile(Strict):
     es_username: str | None = Field(default=None, description="Elasticsearch user (with es_password_env)")
     es_password_env: str | None = Field(default=None, description="Environment variable with the ES password")
     es_ca_certs: str | None = Field(default=None, description="CA certificate file for an https cluster")
+    es_index_prefix: str = Field(
+        default="yuqing-posts", pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="Elasticsearch alias and template name; monthly indices are <prefix>-YYYY.MM",
+    )
     crawl_state_dir: str = Field(default="", description="Scrapy JOBDIR root; empty means data_dir/crawl")
 
 

@@ -71,6 +71,7 @@ def open_index_from_config(cfg: Config, tokenize: Tokenize | None = None) -> Sea
             options["basic_auth"] = (st.es_username, password)
         if st.es_ca_certs:
             options["ca_certs"] = st.es_ca_certs
+        options["prefix"] = st.es_index_prefix
     elif not url.startswith("sqlite:///"):
         problems.append(ConfigProblem("storage.yaml", None, "index_url",
                                       f"index_url 必须以 sqlite:///、http:// 或 https:// 开头,现在是 {url!r}"))

@@ -31,6 +31,7 @@ from elasticsearch import (
 )
 
 from alerting.index.protocol import (
+    DEFAULT_PREFIX,
     Bucket,
     DocFailure,
     Hit,
@@ -46,7 +47,6 @@ from alerting.index.querysyntax import ParsedQuery, Term, parse
 from alerting.index.tokens import Tokenize, WordCutter
 from yuqing.errors import InputError
 
-DEFAULT_PREFIX = "yuqing-posts"
 BULK_CHUNK = 2000  # documents per bulk request (~2 MB for typical posts)
 # Bulk items failing with these statuses are worth another try (overload, shard not ready).
 RETRYABLE = {429, 502, 503, 504}

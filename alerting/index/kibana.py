@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from alerting.index.elasticsearch import DEFAULT_PREFIX
+from alerting.index.protocol import DEFAULT_PREFIX
 from yuqing.errors import YuqingError
 
 if TYPE_CHECKING:
@@ -104,8 +104,10 @@ def _bar_params(horizontal: bool = False) -> dict[str, Any]:
                               "mode": "stacked", "valueAxis": "ValueAxis-1"}]}
 
 
-def saved_objects(cfg: Config | None = None, alias: str = DEFAULT_PREFIX) -> list[dict[str, Any]]:
-    """The data view, saved searches and dashboard, data view first (references resolve in order)."""
+def saved_objects(cfg: Config | None = None, alias: str | None = None) -> list[dict[str, Any]]:
+    """The data view, saved searches and dashboard, data view first (references resolve in order).
+    ``alias`` defaults to the configured ``es_index_prefix``."""
+    alias = alias or (cfg.storage.es_index_prefix if cfg else DEFAULT_PREFIX)
     objects: list[dict[str, Any]] = [_data_view(alias)]
     objects.append(_search(alias, "今日预警", "not status : \"none\"", "今天有预警的帖子(任一状态)", today=True))
     objects.append(_search(alias, "高敏感未处理", "sensitivity >= 0.8 and status : (\"new\" or \"triaged\")",
@@ -154,7 +156,7 @@ def to_ndjson(objects: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def export_ndjson(cfg: Config, out: Path, alias: str = DEFAULT_PREFIX) -> int:
+def export_ndjson(cfg: Config, out: Path, alias: str | None = None) -> int:
     objects = saved_objects(cfg, alias)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(to_ndjson(objects), encoding="utf-8")
@@ -168,7 +170,7 @@ class ImportResult:
 
 
 def import_to_kibana(cfg: Config, url: str, api_key: str | None = None, space: str = "",
-                     alias: str = DEFAULT_PREFIX, timeout: float = 30.0, verify: bool | str = True) -> ImportResult:
+                     alias: str | None = None, timeout: float = 30.0, verify: bool | str = True) -> ImportResult:
     """POST the objects to ``/api/saved_objects/_import?overwrite=true`` as Kibana expects it:
     multipart/form-data with one ``file`` part, the ``kbn-xsrf`` header, optional ``ApiKey`` auth."""
     body = to_ndjson(saved_objects(cfg, alias)).encode("utf-8")

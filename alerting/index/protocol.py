@@ -13,6 +13,9 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from yuqing.errors import InputError
 
+# Elasticsearch alias/template name when the configuration names none (storage.yaml es_index_prefix).
+DEFAULT_PREFIX = "yuqing-posts"
+
 # Status of a post that raised no warning (the keyword ``status`` is never empty, so that
 # "no warning" is a value one can filter and count by).
 NO_WARNING = "none"
