@@ -98,3 +98,16 @@ def test_configured_elasticsearch_is_used(cfg: Config, config_dir: Path, es_url:
         assert open_index(es_url, prefix=es_prefix).count() == 4
     finally:
         open_index(es_url, prefix=es_prefix).delete_all()
+
+
+def test_an_unreachable_cluster_is_reported_not_a_traceback(cfg: Config, config_dir: Path) -> None:
+    storage = config_dir / "storage.yaml"
+    storage.write_text(storage.read_text(encoding="utf-8") + "index_url: http://127.0.0.1:9\n", encoding="utf-8")
+    _seed(cfg, n=3)
+    status = yuqing(config_dir, "index", "status")
+    assert status.returncode == 0 and "无法连接" in status.stdout and "3" in status.stdout
+    replay = yuqing(config_dir, "index", "replay")
+    assert replay.returncode == 3 and "仍在等待 3 条" in replay.stdout and "索引暂时不可用" in replay.stdout
+    found = yuqing(config_dir, "search", "食堂")
+    assert found.returncode == 1 and found.stderr.startswith("错误: 无法连接 Elasticsearch")
+    assert "Traceback" not in found.stderr + status.stderr + replay.stderr

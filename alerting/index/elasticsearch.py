@@ -244,7 +244,7 @@ class ElasticsearchIndex:
             if ok:
                 updated += 1
             elif int(info.get("status", 0)) != 404:  # deleted meanwhile: nothing to update
-                raise IndexUnavailable(f"status update failed for {info.get('_id')}: {_reason(info)}")
+                raise IndexUnavailable(f"更新帖子 {info.get('_id')} 的状态失败:{_reason(info)}")
         return updated
 
     def delete_all(self) -> None:
@@ -412,7 +412,7 @@ class _unavailable_on_connection_error:
         if exc is None:
             return False
         if isinstance(exc, (EsConnectionError, TransportError)):
-            raise IndexUnavailable(f"Elasticsearch at {self.url} unreachable: {exc}") from exc
+            raise IndexUnavailable(f"无法连接 Elasticsearch {self.url}:{exc}") from exc
         if isinstance(exc, ApiError) and int(getattr(exc, "status_code", 0) or 0) >= 500:
-            raise IndexUnavailable(f"Elasticsearch at {self.url} failed: {exc}") from exc
+            raise IndexUnavailable(f"Elasticsearch {self.url} 出错:{exc}") from exc
         return False

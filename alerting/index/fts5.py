@@ -111,7 +111,7 @@ class Fts5Index:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             except (OSError, sqlite3.Error) as exc:
-                raise IndexUnavailable(f"cannot open {self.path}: {exc}") from exc
+                raise IndexUnavailable(f"无法打开索引文件 {self.path}:{exc}") from exc
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=30000")
@@ -192,7 +192,7 @@ class Fts5Index:
                     db.execute("ROLLBACK")
                     raise
             except sqlite3.OperationalError as exc:  # locked past busy_timeout, disk full, I/O error
-                raise IndexUnavailable(f"{self.path}: {exc}") from exc
+                raise IndexUnavailable(f"索引文件 {self.path} 暂时不可用:{exc}") from exc
         return report
 
     def _write(self, db: sqlite3.Connection, doc: IndexDoc, source: str, values: tuple[Any, ...],
@@ -222,7 +222,7 @@ class Fts5Index:
         try:
             return self._update_status(post_ids, status)
         except sqlite3.OperationalError as exc:
-            raise IndexUnavailable(f"{self.path}: {exc}") from exc
+            raise IndexUnavailable(f"索引文件 {self.path} 暂时不可用:{exc}") from exc
 
     def _update_status(self, post_ids: Sequence[str], status: str) -> int:
         updated = 0
@@ -306,7 +306,7 @@ class Fts5Index:
                     return SearchResult(total=0, hits=[], took_ms=(time.perf_counter() - started) * 1000)
                 if "fts5" in str(exc):  # the parser only emits valid expressions; say so if not
                     raise InputError(f"检索式无法执行:{exc}") from exc
-                raise IndexUnavailable(f"{self.path}: {exc}") from exc
+                raise IndexUnavailable(f"索引文件 {self.path} 暂时不可用:{exc}") from exc
             src = "all_hits" if everything else "hits"
             total = int(db.execute(f"SELECT count(*) FROM {src}").fetchone()[0])
             order = _order(q, has_text=not parsed.empty)

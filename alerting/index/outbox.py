@@ -182,4 +182,4 @@ def _back_off(store: Store, rows: Sequence[Any], error: str, now: datetime) -> N
         for r in rows:
             delay = min(BACKOFF_BASE * (2 ** min(r.attempts, 10)), BACKOFF_MAX)
             s.execute(update(OutboxRow).where(OutboxRow.id == r.id).values(
-                attempts=r.attempts + 1, next_attempt_at=now + delay, last_error=f"索引不可用: {error}"[:2000]))
+                attempts=r.attempts + 1, next_attempt_at=now + delay, last_error=f"索引不可用:{error}"[:2000]))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from yuqing.errors import InputError
+from yuqing.errors import InputError, YuqingError
 
 # Elasticsearch alias/template name when the configuration names none (storage.yaml es_index_prefix).
 DEFAULT_PREFIX = "yuqing-posts"
@@ -170,8 +170,9 @@ class SearchIndex(Protocol):
     def close(self) -> None: ...
 
 
-class IndexUnavailable(Exception):
-    """The backend cannot be reached right now; the caller keeps the work in the outbox."""
+class IndexUnavailable(YuqingError):
+    """The backend cannot be reached right now; the caller keeps the work in the outbox.
+    A user-facing error (Chinese message) when it reaches an edge."""
 
 
 def doc_source(doc: IndexDoc, words: list[str] | None = None) -> dict[str, Any]:

@@ -17,8 +17,9 @@ console = Console()
 DEFAULT_NDJSON = Path("kibana-saved-objects.ndjson")
 
 
-def _open(cfg: Config) -> tuple[Any, Any]:
-    """The store and the configured index, with the analysis area's segmenter when present."""
+def _open(cfg: Config, tolerate_down: bool = False) -> tuple[Any, Any]:
+    """The store and the configured index, with the analysis area's segmenter when present.
+    ``tolerate_down``: an unreachable index is reported by the command, not raised here."""
     from alerting.index import open_index_from_config
     from alerting.store import Store
 
@@ -29,8 +30,14 @@ def _open(cfg: Config) -> tuple[Any, Any]:
         tokenize = Segmenter.from_config(cfg).cut
     except ImportError:
         pass  # alerting.index.tokens.WordCutter, the same jieba words
+    from alerting.index import IndexUnavailable
+
     index = open_index_from_config(cfg, tokenize=tokenize)
-    index.ensure()
+    try:
+        index.ensure()
+    except IndexUnavailable:
+        if not tolerate_down:
+            raise
     return Store.from_config(cfg), index
 
 
@@ -43,7 +50,7 @@ def register(app: typer.Typer) -> None:
         """显示索引中的文档数、数据库中的帖子数和待写入索引的积压。"""
         from alerting.index.service import status
 
-        st = status(*_open(get_config(config)))
+        st = status(*_open(get_config(config), tolerate_down=True))
         from yuqing.commands.index_render import print_status
 
         print_status(console, st)
@@ -71,7 +78,7 @@ def register(app: typer.Typer) -> None:
         """把积压队列(outbox)中待写入的文档和状态变更送入索引。"""
         from alerting.index.outbox import replay
 
-        r = replay(*_open(get_config(config)), force=force)
+        r = replay(*_open(get_config(config), tolerate_down=True), limit=10**9, force=force)
         console.print(f"已送达 {r.delivered} 条,写入 {r.documents} 个文档,"
                       f"被拒 {len(r.failed)} 条,仍在等待 {r.waiting} 条。")
         if r.unavailable:
