@@ -3,6 +3,7 @@ backing off while the node is down (a real node, stopped and restarted mid-run).
 
 from __future__ import annotations
 
+import random
 import socket
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -108,9 +109,18 @@ def test_status_changes_converge_to_the_store_whatever_the_order(store: Store, t
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free port below the kernel's ephemeral range, so that no outgoing connection takes it
+    while the node is down between the two starts."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(20000, 32000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 20000-32000")
 
 
 @pytest.mark.es
