@@ -13,7 +13,7 @@ from alerting.index import SearchResult, open_index_from_config
 from alerting.index.service import build_query
 from yuqing.config import Config
 
-SORTS = {"relevance": "相关度", "newest": "最新", "oldest": "最早", "sensitivity": "敏感度"}
+SORTS = ("relevance", "newest", "oldest", "sensitivity")
 PAGE_SIZE = 20
 NO_SCHOOL = "-none-"  # a school id that cannot exist: an empty result for an out-of-scope filter
 

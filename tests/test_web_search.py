@@ -94,3 +94,14 @@ def test_search_when_elasticsearch_is_down(config_dir, web_store, demo_passwords
         login(client, "officer_chen", demo_passwords["officer_chen"])
         r = client.get("/search", params={"q": "食堂"})
     assert r.status_code == 503 and "检索服务暂时不可用" in r.text
+
+
+def test_a_broken_index_module_only_disables_search(client_as, seeded, monkeypatch):  # type: ignore[no-untyped-def]
+    import sys
+
+    monkeypatch.setitem(sys.modules, "alerting.scoped_search", None)  # import now raises ImportError
+    client = client_as("officer_chen")
+    r = client.get("/search", params={"q": "食堂"})
+    assert r.status_code == 503 and "检索功能暂不可用" in r.text
+    assert client.get("/queue").status_code == 200
+    assert client.get(f"/warnings/{seeded.mine}").status_code == 200
