@@ -266,3 +266,11 @@ def test_a_refused_document_is_reported_and_the_rest_indexed(index: SearchIndex)
     assert [f.id for f in report.failed] == [bad.id] and not report.failed[0].retryable
     assert "reach" in report.failed[0].reason or "range" in report.failed[0].reason
     assert sorted(all_ids(index, SearchQuery())) == sorted([ALL[4].id, ALL[6].id])
+
+
+def test_status_update_right_after_indexing(index: SearchIndex) -> None:
+    # No refresh in between: the review queue may act within the index's refresh interval.
+    index.index(ALL[:3])
+    assert index.update_status([ALL[0].id, ALL[2].id], "reported") == 2
+    index.refresh()
+    assert sorted(all_ids(index, SearchQuery(statuses=["reported"]))) == sorted([ALL[0].id, ALL[2].id])

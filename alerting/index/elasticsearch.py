@@ -233,6 +233,9 @@ class ElasticsearchIndex:
         return {h["_id"]: h["_index"] for h in resp["hits"]["hits"]}
 
     def update_status(self, post_ids: Sequence[str], status: str) -> int:
+        # Finding a document's monthly index is a search, which sees only refreshed documents;
+        # a status change may follow its post's indexing by less than the refresh interval.
+        self.refresh()
         where = self._where(list(post_ids))
         if not where:
             return 0
