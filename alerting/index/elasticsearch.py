@@ -185,8 +185,8 @@ class ElasticsearchIndex:
         actions: list[dict[str, Any]] = []
         # A post whose publish time was corrected moves month: remove the copy in the old index.
         # (The lookup is a search: a copy written within the last refresh interval is not seen,
-        # a rare double that `yuqing index rebuild` removes. Refreshing per batch would halve
-        # bulk throughput.)
+        # a rare double that `yuqing index rebuild` removes; a refresh per bulk batch would make
+        # every batch wait for a new segment.)
         for pid, old_index in self._where(list(by_id)).items():
             if old_index != targets[pid]:
                 actions.append({"_op_type": "delete", "_index": old_index, "_id": pid})
