@@ -21,14 +21,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from alerting import audit
-from alerting.accounts import Actor
+from alerting.accounts import ROLE_LABELS, Actor
 from alerting.labels import record_verdict
 from alerting.queue import compute_deadline, event_post_ids, visible
 from alerting.store import Store
 from alerting.store.tables import AuditRow, UserRow, WarningRow
 from yuqing.config import Config
 from yuqing.errors import InputError, NotFoundError, PermissionDeniedError, TransitionError
-from yuqing.model import CATEGORY_LABELS, STATE_LABELS, Category, Role, Severity, WarningState, utcnow
+from yuqing.model import STATE_LABELS, Category, Role, Severity, WarningState, utcnow
 
 S = WarningState
 STAFF = frozenset({Role.officer, Role.leader, Role.admin})
@@ -134,16 +134,13 @@ def _check(actor: Actor, w: WarningRow, spec: ActionSpec) -> None:
     if w.kind not in spec.kinds:
         raise TransitionError(f"数据源故障类预警不能执行“{spec.label}”")
     if actor.role not in spec.roles:
-        who = "、".join(_ROLE_ZH[r] for r in sorted(spec.roles, key=lambda r: r.value))
-        raise PermissionDeniedError(f"“{spec.label}”只能由{who}执行,当前账号角色为{_ROLE_ZH[actor.role]}")
+        who = "、".join(ROLE_LABELS[r] for r in sorted(spec.roles, key=lambda r: r.value))
+        raise PermissionDeniedError(f"“{spec.label}”只能由{who}执行,当前账号角色为{ROLE_LABELS[actor.role]}")
     if state not in spec.sources:
         allowed = "、".join(STATE_LABELS[s] for s in S if s in spec.sources)
         raise TransitionError(
             f"预警 {w.id} 当前状态为“{STATE_LABELS[state]}”,不能执行“{spec.label}”(仅限状态: {allowed})"
         )
-
-
-_ROLE_ZH = {Role.admin: "系统管理员", Role.leader: "领导组", Role.officer: "工作组", Role.monitor: "监测员"}
 
 
 # --- input validation: one function per action, returning the cleaned details -----------------
@@ -371,10 +368,3 @@ def responded_label(status: str, history: list[AuditRow]) -> str:
             if h.action == "approve_response":
                 return RESPONDED_LABELS.get((h.details or {}).get("response_kind", ""), STATE_LABELS[S.responded])
     return STATE_LABELS[S(status)]
-
-
-def category_label(value: str) -> str:
-    try:
-        return CATEGORY_LABELS[Category(value)]
-    except ValueError:
-        return value
