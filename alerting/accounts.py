@@ -14,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerting import audit
 from alerting.store.tables import UserRow
 from yuqing.config import Config
 from yuqing.errors import InputError, NotFoundError
@@ -106,9 +107,9 @@ def _validate(cfg: Config, username: str, role: str, schools: list[str]) -> Role
 
 def add_user(
     session: Session, cfg: Config, username: str, role: str, password: str, *,
-    schools: list[str] | None = None, display_name: str = "", email: str = "",
+    schools: list[str] | None = None, display_name: str = "", email: str = "", by: str | None = None,
 ) -> UserRow:
-    """Create an account; refuses a taken user name."""
+    """Create an account; refuses a taken user name. ``by``: who did it, for the audit log."""
     r = _validate(cfg, username, role, schools or [])
     if session.get(UserRow, username) is not None:
         raise InputError(f"用户 {username} 已存在(修改密码请用 yuqing user passwd)", "username")
@@ -119,21 +120,30 @@ def add_user(
     )
     session.add(row)
     session.flush()
+    if by:
+        audit.record(session, by, "user_add", details={"username": username, "role": r.value,
+                                                        "schools": list(schools or [])})
     return row
 
 
-def set_password(session: Session, username: str, password: str) -> None:
+def set_password(session: Session, username: str, password: str, by: str | None = None) -> None:
     row = session.get(UserRow, username)
     if row is None:
         raise NotFoundError(f"用户 {username} 不存在")
     row.password_hash = hash_password(password)
+    if by:
+        audit.record(session, by, "user_passwd", details={"username": username})
 
 
-def set_active(session: Session, username: str, active: bool) -> None:
+def set_active(session: Session, username: str, active: bool, by: str | None = None) -> None:
     """Disable an account (someone left the working group) or enable it again; sessions end at once."""
     row = session.get(UserRow, username)
     if row is None:
         raise NotFoundError(f"用户 {username} 不存在")
+    if not active and by == username:
+        raise InputError("不能停用自己正在使用的账号", "username")
+    if by:
+        audit.record(session, by, "user_enable" if active else "user_disable", details={"username": username})
     row.active = active
 
 

@@ -130,3 +130,32 @@ def test_malformed_parameters_get_a_chinese_page(client_as):  # type: ignore[no-
     assert r.status_code == 400 and "请求参数不正确: warning_id" in r.text
     r = client.get("/queue?page=x")
     assert r.status_code == 400 and "page" in r.text
+
+
+def test_account_administration(client_as, web_store):  # type: ignore[no-untyped-def]
+    from tests.plugins.web import csrf_of
+
+    for who in ("leader_zhang", "officer_chen", "monitor_wang"):
+        assert client_as(who).get("/admin/users").status_code == 403
+    admin = client_as("admin")
+    page = admin.get("/admin/users").text
+    assert "王监测员" in page and "示例县第一中学" in page
+    token = csrf_of(page)
+    new = {"csrf": token, "username": "wu_gan", "display_name": "吴干事", "role": "officer"}
+    r = admin.post("/admin/users", data={**new, "password": "short", "password2": "short"})
+    assert r.status_code == 400 and "密码至少需要 8 个字符" in r.text and 'value="吴干事"' in r.text
+    r = admin.post("/admin/users", data={**new, "password": "long-enough", "password2": "long-enough"})
+    assert r.status_code == 303
+    wu = client_as(None)
+    from tests.plugins.web import login
+
+    assert login(wu, "wu_gan", "long-enough").status_code == 303
+    assert admin.post("/admin/users/wu_gan/active", data={"csrf": token, "active": "0"}).status_code == 303
+    assert wu.get("/queue").status_code == 303  # disabled: the session ends at once
+    r = admin.post("/admin/users/admin/active", data={"csrf": token, "active": "0"})
+    assert r.status_code == 400 and "不能停用自己" in r.text
+    assert admin.post("/admin/users/wu_gan/password", data={"csrf": token, "password": "new-password"}
+                      ).status_code == 303
+    with web_store.session() as s:
+        acts = [a.action for a in s.scalars(select(AuditRow).where(AuditRow.actor == "admin"))]
+    assert {"user_add", "user_disable", "user_passwd"} <= set(acts)

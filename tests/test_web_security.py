@@ -136,3 +136,16 @@ def test_secret_key_is_created_once_private_and_shared(cfg, monkeypatch):  # typ
     assert [p.name for p in cfg.data_dir.iterdir() if p.name.startswith(".web-secret")] == []
     monkeypatch.setenv(SECRET_ENV, "from-the-environment")
     assert load_secret(cfg) == "from-the-environment"
+
+
+def test_templates_need_no_inline_script_or_style():  # type: ignore[no-untyped-def]
+    # The CSP allows neither; an inline handler or style attribute would silently not work.
+    from pathlib import Path
+
+    import yuqing.web
+
+    for tpl in (Path(yuqing.web.__file__).parent / "templates").glob("*.html"):
+        text = tpl.read_text(encoding="utf-8")
+        assert not re.search(r"\son[a-z]+\s*=", text), tpl.name
+        assert " style=" not in text and "<style" not in text, tpl.name
+        assert re.findall(r"<script[^>]*>", text) in ([], ['<script src="/static/app.js" defer>']), tpl.name

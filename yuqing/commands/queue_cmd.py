@@ -56,7 +56,7 @@ def _set_active(config: Path | None, username: str, active: bool) -> None:
     from alerting.accounts import set_active
 
     with _session(config) as (_cfg, s):
-        set_active(s, username, active)
+        set_active(s, username, active, by=CLI_ACTOR)
     typer.echo(f"已{'启用' if active else '停用'}账号 {username}。")
 
 
@@ -106,7 +106,8 @@ def register(app: typer.Typer) -> None:
         get_config(config)  # a bad configuration is reported before asking for a password
         password = _password()
         with _session(config) as (cfg, s):
-            add_user(s, cfg, username, role, password, schools=schools, display_name=display_name, email=email)
+            add_user(s, cfg, username, role, password, schools=schools, display_name=display_name, email=email,
+                     by=CLI_ACTOR)
         scope = sorted(set(schools) | set(monitor_schools(cfg, username)))
         typer.echo(f"已创建账号 {username}(角色 {role})"
                    + (f",负责学校: {'、'.join(scope) or '无'}" if role == "monitor" else "") + "。")
@@ -119,7 +120,7 @@ def register(app: typer.Typer) -> None:
         get_config(config)  # a bad configuration is reported before asking for a password
         password = _password()
         with _session(config) as (_cfg, s):
-            set_password(s, username, password)
+            set_password(s, username, password, by=CLI_ACTOR)
         typer.echo(f"已修改 {username} 的密码。")
 
     @user.command("list")

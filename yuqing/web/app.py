@@ -45,7 +45,18 @@ def _handler(error_page: ErrorPage, status: int) -> Callable[[Request, Exception
 
 
 def create_app(cfg: Config, store: Store) -> FastAPI:
-    from yuqing.web.views import audit_view, auth, dashboard, forms, health, queue, reports, search, warning
+    from yuqing.web.views import (
+        audit_view,
+        auth,
+        dashboard,
+        forms,
+        health,
+        queue,
+        reports,
+        search,
+        users,
+        warning,
+    )
 
     app = FastAPI(title="舆情研判处置", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.cfg = cfg
@@ -56,7 +67,7 @@ def create_app(cfg: Config, store: Store) -> FastAPI:
     codec = SessionCodec(load_secret(cfg))
     app.state.codec = codec
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (auth, health, queue, warning, forms, dashboard, audit_view, search, reports):
+    for module in (auth, health, queue, warning, forms, dashboard, audit_view, search, reports, users):
         app.include_router(module.router)
 
     def resolve_actor(sess: SessionData) -> Actor | None:
