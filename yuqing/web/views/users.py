@@ -29,7 +29,7 @@ def users_page(request: Request, actor: AdminOnly) -> Response:
 
 @router.post("/admin/users")
 def user_add(request: Request, actor: AdminOnly, form: CheckedForm) -> Response:
-    values = {k: str(form.get(k) or "").strip() for k in ("username", "display_name", "role", "email")}
+    values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in ("username", "display_name", "role", "email")}
     values["schools"] = [v for v in form.getlist("schools") if isinstance(v, str)]
     password = str(form.get("password") or "")
     try:
