@@ -2,18 +2,12 @@ package yuqing.es;
 
 import org.elasticsearch.Build;
 import org.elasticsearch.cluster.ClusterName;
-import org.elasticsearch.cluster.metadata.IndexNameExpressionResolver;
 import org.elasticsearch.cluster.node.DiscoveryNodes;
-import org.elasticsearch.common.io.stream.NamedWriteableRegistry;
-import org.elasticsearch.common.settings.ClusterSettings;
-import org.elasticsearch.common.settings.IndexScopedSettings;
 import org.elasticsearch.common.settings.Settings;
-import org.elasticsearch.common.settings.SettingsFilter;
 import org.elasticsearch.features.NodeFeature;
 import org.elasticsearch.node.Node;
 import org.elasticsearch.plugins.ActionPlugin;
 import org.elasticsearch.plugins.Plugin;
-import org.elasticsearch.rest.RestController;
 import org.elasticsearch.rest.RestHandler;
 import org.elasticsearch.rest.RestRequest;
 import org.elasticsearch.rest.RestResponse;
@@ -31,10 +25,9 @@ import java.util.function.Supplier;
  */
 public class RootInfoPlugin extends Plugin implements ActionPlugin {
     @Override
-    public Collection<RestHandler> getRestHandlers(Settings settings, NamedWriteableRegistry registry, RestController controller,
-                                                   ClusterSettings clusterSettings, IndexScopedSettings indexScopedSettings,
-                                                   SettingsFilter settingsFilter, IndexNameExpressionResolver resolver,
-                                                   Supplier<DiscoveryNodes> nodes, Predicate<NodeFeature> clusterSupportsFeature) {
+    public Collection<RestHandler> getRestHandlers(RestHandlersServices services, Supplier<DiscoveryNodes> nodes,
+                                                   Predicate<NodeFeature> clusterSupportsFeature) {
+        Settings settings = services.settings();
         String nodeName = Node.NODE_NAME_SETTING.get(settings);
         String clusterName = ClusterName.CLUSTER_NAME_SETTING.get(settings).value();
         return List.of(new RestHandler() {

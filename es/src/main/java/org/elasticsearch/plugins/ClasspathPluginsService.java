@@ -24,7 +24,7 @@ public class ClasspathPluginsService extends PluginsService {
             PluginDescriptor descriptor = new PluginDescriptor(
                 pluginClass.getName(), "class path plugin (yuqing launcher)", "NA",
                 Version.CURRENT.toString(), "21", pluginClass.getName(), null, List.of(),
-                false, false, false, false);
+                false, false, false, false, PluginDescriptor.DeploymentTarget.ALL);
             loaded.add(new LoadedPlugin(descriptor, plugin, Thread.currentThread().getContextClassLoader()));
         }
         this.classpathPlugins = List.copyOf(loaded);
