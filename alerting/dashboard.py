@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from alerting.accounts import Actor
 from alerting.queue import OPEN, QueueFilter, QueueItem, list_queue, visible
 from alerting.store import Store
-from alerting.store.tables import OutboxRow, PostRow, SourceRunRow, WarningRow
+from alerting.store.tables import AuditRow, OutboxRow, PostRow, SourceRunRow, WarningRow
 from yuqing.config import Config, SensitivePeriod
 from yuqing.model import utcnow
 
@@ -49,6 +49,8 @@ class Dashboard:
     day_start: datetime
     posts_today: int = 0
     warnings_today: int = 0
+    closed_today: int = 0
+    actions_today: int = 0  # workflow steps taken today by people
     open_total: int = 0
     open_matrix: dict[str, Counter[str]] = field(default_factory=dict)  # category → severity → count
     by_status: Counter[str] = field(default_factory=Counter)
@@ -76,6 +78,10 @@ def build_dashboard(session: Session, cfg: Config, actor: Actor, now: datetime |
             d.open_total += 1
             d.by_status[w.status] += 1
             d.open_matrix.setdefault(w.category, Counter())[w.severity] += 1
+    today_actions = select(AuditRow.action).where(AuditRow.at >= start, AuditRow.warning_id.is_not(None),
+                                                  AuditRow.to_state.is_not(None))
+    acts = list(session.scalars(today_actions))
+    d.actions_today, d.closed_today = len(acts), acts.count("close")
     d.overdue = list_queue(session, cfg, actor, QueueFilter(status="open", overdue=True), now, limit=20)
     d.sources = source_health(session, cfg, now)
     rows = session.execute(select(OutboxRow.channel, func.count()).where(OutboxRow.delivered_at.is_(None))

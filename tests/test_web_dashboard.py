@@ -20,7 +20,15 @@ def test_dashboard_figures(client_as, seeded, web_store, cfg):  # type: ignore[n
         s.add(SourceRunRow(source_id="demo-news-rss", started_at=now - timedelta(minutes=10), status="ok",
                            new_posts=7))
         s.add(OutboxRow(channel="mail", key="m1", payload={}, created_at=now, next_attempt_at=now))
+    from alerting.accounts import Actor
+    from alerting.workflow import perform
+    from yuqing.model import Role
+
+    with web_store.session() as s:
+        perform(s, cfg, Actor("officer_chen", Role.officer), seeded.mine, "confirm",
+                {"category": "inquiry", "severity": "III", "opinion": "属实"})
     page = client_as("leader_zhang").get("/dashboard").text
+    assert '<div class="n">1</div><div>今日办理操作</div>' in page
     assert "超时的事件" in page and "已超时" in page
     assert "连续 2 次" in page and "HTTP 403 三次" in page and "正常" in page
     assert "mail 1 条" in page
