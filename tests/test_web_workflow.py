@@ -179,3 +179,15 @@ def test_bulk_dismiss_of_false_alarms(client_as, seeded, web_store, cfg):  # typ
                                                   "ids": [str(seeded.xss)], "dismiss_kind": "not_relevant",
                                                   "reason": "x"})
     assert r.status_code == 403
+
+
+def test_report_form_offers_usual_recipients(client_as, seeded, web_store, cfg):  # type: ignore[no-untyped-def]
+    from alerting.accounts import Actor
+    from alerting.workflow import perform
+    from yuqing.model import Role
+
+    with web_store.session() as s:
+        perform(s, cfg, Actor("officer_chen", Role.officer), seeded.mine, "confirm",
+                {"category": "inquiry", "severity": "III", "opinion": "属实"})
+    page = client_as("officer_chen").get(f"/warnings/{seeded.mine}").text
+    assert 'list="dl-report-to"' in page and '<option value="分管副局长">' in page

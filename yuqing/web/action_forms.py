@@ -15,11 +15,15 @@ class Field:
     kind: str = "textarea"  # textarea | text | select | datetime
     options: tuple[tuple[str, str], ...] = ()
     hint: str = ""
+    suggestions: tuple[str, ...] = ()  # offered in a <datalist>; any text is accepted
 
 
 CATEGORY_OPTIONS = tuple((c.value, c.label) for c in Category if c is not Category.none)
 SEVERITY_OPTIONS = tuple((s.value, s.label) for s in Severity)
 RESPONSE_OPTIONS = tuple(RESPONSE_KINDS.items())
+
+REPORT_TO = ("分管副局长", "局长", "局党组", "县委网信办", "县委宣传部", "市教育局")
+REFER_TO = ("县纪委监委", "县公安局网安大队", "县公安局", "县市场监管局", "县卫健局", "县委网信办")
 
 ACTION_FIELDS: dict[str, tuple[Field, ...]] = {
     "confirm": (
@@ -33,7 +37,7 @@ ACTION_FIELDS: dict[str, tuple[Field, ...]] = {
     ),
     "assign": (Field("assignee", "承办人", "select"), Field("note", "说明", "text")),
     "report": (
-        Field("to", "上报对象", "text", hint="如: 分管副局长、县委网信办"),
+        Field("to", "上报对象", "text", hint="可直接输入", suggestions=REPORT_TO),
         Field("at", "上报时间", "datetime", hint="留空为现在"),
         Field("content", "报送内容", hint="报送了什么: 登记表、情况说明……"),
     ),
@@ -44,12 +48,12 @@ ACTION_FIELDS: dict[str, tuple[Field, ...]] = {
     "draft_response": (
         Field("response_kind", "回复方式", "select", RESPONSE_OPTIONS),
         Field("content", "回复/澄清内容"),
-        Field("referred_to", "移交单位", "text", hint="移交时必填: 纪检监察、公安等"),
+        Field("referred_to", "移交单位", "text", hint="移交时必填", suggestions=REFER_TO),
     ),
     "approve_response": (
         Field("response_kind", "回复方式", "select", RESPONSE_OPTIONS),
         Field("content", "回复/澄清内容"),
-        Field("referred_to", "移交单位", "text", hint="移交时必填"),
+        Field("referred_to", "移交单位", "text", hint="移交时必填", suggestions=REFER_TO),
         Field("published_at", "发布时间", "datetime", hint="留空为现在"),
     ),
     "track": (Field("plan", "跟踪安排"),),
