@@ -159,3 +159,18 @@ def test_account_administration(client_as, web_store):  # type: ignore[no-untype
     with web_store.session() as s:
         acts = [a.action for a in s.scalars(select(AuditRow).where(AuditRow.actor == "admin"))]
     assert {"user_add", "user_disable", "user_passwd"} <= set(acts)
+
+
+def test_database_gone_is_a_clear_503(client_as, seeded, web_store):  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    client = client_as("officer_chen")
+    with web_store.engine.begin() as conn:  # a real failure: the table the page needs is gone
+        conn.execute(text("PRAGMA foreign_keys=OFF"))
+        conn.execute(text("ALTER TABLE warnings RENAME TO warnings_away"))
+    try:
+        r = client.get("/queue")
+        assert r.status_code == 503 and "本次操作未保存" in r.text
+    finally:
+        with web_store.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE warnings_away RENAME TO warnings"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote
@@ -10,6 +11,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from alerting.accounts import Actor, actor_for
@@ -32,6 +34,7 @@ from yuqing.web.security import (
 )
 
 STATIC = Path(__file__).parent / "static"
+log = logging.getLogger(__name__)
 
 
 ErrorPage = Callable[[Request, int, str], Response]
@@ -115,6 +118,13 @@ def create_app(cfg: Config, store: Store) -> FastAPI:
     for exc_type, status in ((NotFoundError, 404), (PermissionDeniedError, 403), (TransitionError, 409),
                              (InputError, 400), (YuqingError, 500)):
         app.add_exception_handler(exc_type, _handler(error_page, status))
+
+    @app.exception_handler(OperationalError)
+    async def _db_busy(request: Request, exc: OperationalError) -> Response:
+        # A write that lost a race for the database (or a database that went away): say so, keep
+        # the details in the log, and let the person try again; nothing was half-saved.
+        log.warning("database error on %s %s: %s", request.method, request.url.path, exc.orig)
+        return error_page(request, 503, "数据库暂时繁忙或不可用,本次操作未保存,请刷新页面后重试。")
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
