@@ -20,6 +20,9 @@ from yuqing.errors import InputError, NotFoundError
 from yuqing.model import OPEN_STATES, Category, Severity, WarningState, utcnow
 
 OPEN = tuple(s.value for s in OPEN_STATES)
+# States in which the deadline clock runs: until the reply, clarification or referral is out.
+CLOCK_RUNNING = tuple(s.value for s in (WarningState.new, WarningState.triaged, WarningState.reported,
+                                        WarningState.handling))
 
 
 def compute_deadline(cfg: Config, category: str, created_at: datetime) -> datetime:
@@ -39,8 +42,7 @@ def deadline_of(cfg: Config, w: WarningRow) -> datetime:
 
 def is_overdue(cfg: Config, w: WarningRow, now: datetime) -> bool:
     """Open warnings past their deadline. Responding stops the clock: the answer was given."""
-    return w.status in (WarningState.new, WarningState.triaged, WarningState.reported, WarningState.handling) \
-        and deadline_of(cfg, w) < now
+    return w.status in CLOCK_RUNNING and deadline_of(cfg, w) < now
 
 
 def _severity_rank(value: str) -> int:
@@ -53,8 +55,7 @@ def _severity_rank(value: str) -> int:
 def urgency_key(cfg: Config, w: WarningRow, now: datetime) -> tuple[int, int, int, float, float]:
     """Sort key, most urgent first: open before done, overdue first, graver first, nearest deadline."""
     open_ = w.status in OPEN
-    clock_running = w.status in (WarningState.new, WarningState.triaged, WarningState.reported,
-                                 WarningState.handling)
+    clock_running = w.status in CLOCK_RUNNING
     return (
         0 if open_ else 1,
         0 if is_overdue(cfg, w, now) else 1,

@@ -20,7 +20,7 @@ from docx.shared import Cm
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from alerting.queue import is_overdue, school_names
+from alerting.queue import CLOCK_RUNNING, is_overdue, school_names
 from alerting.reports.docx_form import BODY_FONT, TITLE_FONT, a4_document, set_font
 from alerting.store.tables import AuditRow, PostRow, WarningRow
 from yuqing.config import Config
@@ -76,8 +76,7 @@ def build_period_report(session: Session, cfg: Config, since: date, until: date,
     r.minutes_to_first_action = statistics.median(waits) if waits else None
     r.closed_in_period = int(session.scalar(select(func.count()).select_from(AuditRow).where(
         AuditRow.action == "close", AuditRow.at >= start, AuditRow.at < end)) or 0)
-    open_rows = session.scalars(select(WarningRow).where(WarningRow.status.in_(
-        [s.value for s in (WarningState.new, WarningState.triaged, WarningState.reported, WarningState.handling)])))
+    open_rows = session.scalars(select(WarningRow).where(WarningRow.status.in_(CLOCK_RUNNING)))
     r.overdue_now = [w for w in open_rows if is_overdue(cfg, w, now)]
     return r
 
