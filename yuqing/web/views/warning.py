@@ -11,6 +11,7 @@ from alerting import audit
 from alerting.accounts import Actor, list_users
 from alerting.dashboard import recent_runs
 from alerting.queue import deadline_of, event_posts, get_warning, is_overdue
+from alerting.store.tables import EventRow
 from alerting.workflow import ACTIONS, RESPONSE_KINDS, FormInvalid, allowed_actions, perform, responded_label
 from yuqing.errors import PermissionDeniedError, TransitionError
 from yuqing.model import utcnow
@@ -34,6 +35,7 @@ def warning_context(request: Request, actor: Actor, warning_id: int) -> dict[str
             "w": w,
             "names": {u.username: u.display_name or u.username for u in users},
             "posts": event_posts(s, w),
+            "event": s.get(EventRow, w.event_id) if w.event_id else None,
             "runs": recent_runs(s, w.source_id) if w.kind == "source_health" and w.source_id else [],
             "history": history,
             "state_label": responded_label(w.status, history),
