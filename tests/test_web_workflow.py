@@ -191,3 +191,8 @@ def test_report_form_offers_usual_recipients(client_as, seeded, web_store, cfg):
                 {"category": "inquiry", "severity": "III", "opinion": "属实"})
     page = client_as("officer_chen").get(f"/warnings/{seeded.mine}").text
     assert 'list="dl-report-to"' in page and '<option value="分管副局长">' in page
+
+
+def test_queue_lists_source_health_warnings_apart(client_as, seeded):  # type: ignore[no-untyped-def]
+    page = client_as("admin").get("/queue?category=source_health").text
+    assert f'href="/warnings/{seeded.health}"' in page and f'href="/warnings/{seeded.mine}"' not in page

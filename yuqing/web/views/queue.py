@@ -26,8 +26,9 @@ def home(actor: CurrentActor) -> Response:
 @router.get("/queue")
 def queue_page(request: Request, actor: CurrentActor, status: str = "open", category: str = "", severity: str = "",
                school: str = "", assignee: str = "", overdue: str = "", page: int = 1) -> Response:
-    f = QueueFilter(status=status, category=category, severity=severity, school=school, assignee=assignee,
-                    overdue=overdue == "1")
+    kind = "source_health" if category == "source_health" else ""  # listed with the categories in the form
+    f = QueueFilter(status=status, category="" if kind else category, severity=severity, school=school,
+                    assignee=assignee, overdue=overdue == "1", kind=kind)
     error = ""
     with request.app.state.store.session() as s:
         try:
