@@ -1,0 +1,199 @@
+"""What the service's jobs do. APScheduler stores jobs by the name of a module-level function (the job
+store is persistent), so the functions find the running service's context here instead of in their args.
+
+Two locks: one writer for analysis and every job that writes warnings or outbox rows (SQLite has one
+writer anyway, and the event grouper must see one batch after another), and one for delivery so the
+minute retry and a crawl's own delivery never send the same outbox row twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from alerting.store import Store
+from yuqing.config import Config
+from yuqing.model import utcnow
+
+log = logging.getLogger("yuqing.service")
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class ServiceContext:
+    """Everything the jobs share in one service process; built once by ``yuqing serve``."""
+
+    cfg: Config
+    config_dir: Path
+    store: Store
+    clock: Clock = utcnow
+    writer_lock: threading.Lock = field(default_factory=threading.Lock)
+    delivery_lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    scheduler: Any = None  # the running BaseScheduler, for rescheduling when a sensitive period starts
+    _index: Any = None
+    _analyzer: Any = None
+
+    @classmethod
+    def from_config(cls, cfg: Config, config_dir: Path, store: Store | None = None) -> ServiceContext:
+        return cls(cfg=cfg, config_dir=config_dir, store=store or Store.from_config(cfg))
+
+    def index(self) -> Any | None:
+        """The search index, opened once; None (posts wait in the index outbox) when it cannot be opened."""
+        if self._index is None:
+            from alerting.index import open_index_from_config
+
+            try:
+                index = open_index_from_config(self.cfg)
+                index.ensure()
+            except Exception:  # an index outage must not stop analysis and e-mail; the outbox replays later
+                log.exception("event=index_unavailable url=%s", self.cfg.index_url)
+                return None
+            self._index = index
+        return self._index
+
+    def analyzer(self) -> Any:
+        """Loaded once: the model takes seconds to load and every crawl needs it."""
+        if self._analyzer is None:
+            from analysis.analyzer import Analyzer
+
+            self._analyzer = Analyzer.from_config(self.cfg)
+        return self._analyzer
+
+
+_current: ServiceContext | None = None
+
+
+def install(ctx: ServiceContext | None) -> None:
+    """Make ``ctx`` the context the jobs of this process use (None when the service stops)."""
+    global _current
+    _current = ctx
+
+
+def current() -> ServiceContext:
+    if _current is None:
+        raise RuntimeError("no service context installed in this process")
+    return _current
+
+
+# --- the jobs ------------------------------------------------------------------------------------
+
+
+def crawl_source(source_id: str, timeout_s: int) -> None:
+    """Crawl one source in a child process, then analyse what it stored, index it and send the alerts."""
+    from crawler.runner import crawl_sources
+
+    ctx = current()
+    t0 = time.monotonic()
+    results = crawl_sources(ctx.cfg, ctx.config_dir, [source_id], timeout_s=timeout_s)
+    for r in results:
+        log.info("event=crawl_done source=%s status=%s pages=%s posts=%s new=%s errors=%s seconds=%.1f message=%r",
+                 r.source_id, r.status, r.pages, r.posts, r.new_posts, r.errors, r.duration_s, r.message)
+    if ctx.stopping.is_set():
+        # Posts are stored item by item; the next start analyses them (they are still pending).
+        log.info("event=crawl_left_pending source=%s reason=shutdown", source_id)
+        return
+    process(ctx)
+    deliver_now(ctx)
+    log.info("event=crawl_job_done source=%s seconds=%.1f", source_id, time.monotonic() - t0)
+
+
+def process(ctx: ServiceContext) -> Any:
+    """Analyse pending posts → events → warnings → outboxes, and replay the index outbox (one writer)."""
+    from yuqing.pipeline import process_pending
+
+    with ctx.writer_lock:
+        report = process_pending(ctx.cfg, ctx.store, index=ctx.index(), analyzer=ctx.analyzer(), now=ctx.clock())
+    log.info("event=pipeline analysed=%s relevant=%s sensitive=%s new_events=%s warnings=%s indexed=%s "
+             "index_waiting=%s", report.analysed, report.relevant, report.sensitive, report.new_events,
+             len(report.warnings), report.indexed, report.index_waiting)
+    return report
+
+
+def deliver_now(ctx: ServiceContext) -> Any:
+    from alerting.notify.sender import deliver_pending
+
+    with ctx.delivery_lock:
+        report = deliver_pending(ctx.store, ctx.cfg, now=ctx.clock())
+    if report.sent or report.failed or report.errors:
+        log.info("event=delivery sent=%s failed=%s waiting=%s errors=%r",
+                 report.sent, report.failed, report.waiting, list(report.errors)[:3])
+    return report
+
+
+def deliver() -> None:
+    """Every minute: retry what is due in the mail outbox (backoff is the sender's business)."""
+    deliver_now(current())
+
+
+def _write(fn: Callable[[Any, Config, datetime], Any], what: str) -> Any:
+    ctx = current()
+    now = ctx.clock()
+    with ctx.writer_lock, ctx.store.session() as s:
+        out = fn(s, ctx.cfg, now)
+    log.info("event=%s result=%r", what, out)
+    return out
+
+
+def reminders() -> None:
+    from alerting.notify.reminders import enqueue_reminders
+
+    if _write(enqueue_reminders, "reminders"):
+        deliver_now(current())
+
+
+def digests() -> None:
+    from alerting.notify.digest import enqueue_digests
+
+    if _write(enqueue_digests, "digests"):
+        deliver_now(current())
+
+
+def source_health() -> None:
+    from alerting.health import check_sources
+
+    if _write(check_sources, "source_health"):
+        deliver_now(current())
+
+
+def housekeeping() -> None:
+    from alerting.housekeeping import run_housekeeping
+
+    ctx = current()
+    with ctx.writer_lock:
+        report = run_housekeeping(ctx.store, ctx.cfg, now=ctx.clock())
+    log.info("event=housekeeping %s", report.as_log())
+
+
+def self_check() -> None:
+    """Mail the administrators when any source or outbox is unhealthy (nothing when all is well)."""
+    from yuqing.service_status import collect_status, enqueue_self_check
+
+    ctx = current()
+    status = collect_status(ctx.cfg, ctx.store, now=ctx.clock(), scheduler=ctx.scheduler)
+    if status.healthy:
+        log.info("event=self_check healthy=true")
+        return
+    with ctx.writer_lock, ctx.store.session() as s:
+        queued = enqueue_self_check(s, ctx.cfg, status, ctx.clock())
+    log.info("event=self_check healthy=false problems=%r queued=%s", status.problems, queued)
+    deliver_now(ctx)
+
+
+def sync_schedules() -> None:
+    """Re-plan the jobs: a sensitive period that began or ended changes the source intervals."""
+    from yuqing.service import planned_jobs, sync_jobs
+
+    ctx = current()
+    if ctx.scheduler is None or ctx.stopping.is_set():
+        return
+    now = ctx.clock()
+    for change in sync_jobs(ctx.scheduler, planned_jobs(ctx.cfg, now), now):
+        log.info("event=reschedule %s", change)
