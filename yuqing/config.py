@@ -242,6 +242,9 @@ class Smtp(Strict):
     password_file: str | None = Field(default=None, description="File holding the SMTP password")
     sender: str = Field(default="yuqing@localhost", description="From address")
     timeout_seconds: float = Field(default=20.0, gt=0, description="SMTP connection timeout")
+    ca_file: str | None = Field(
+        default=None, description="CA certificate (PEM) to trust for starttls/ssl; empty means the system store"
+    )
 
     def password(self) -> str | None:
         if self.password_env:
