@@ -1,0 +1,167 @@
+"""Warnings from events: one warning per event, its alert mail in the same transaction.
+
+An event becomes a warning when it has a category, names at least one of our schools in a relevant
+post, and its sensitivity reaches the threshold (the lower one during a sensitive period). The
+first alert is an immediate e-mail when the severity reaches ``immediate_severity``; otherwise the
+warning waits for the digest. Later posts of the same event re-alert only on escalation: severity up,
+or posts / reach grown ``escalation_growth`` times since the last alert; the mail says what changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerting import audit
+from alerting.notify import compose, outbox
+from alerting.queue import compute_deadline
+from alerting.store.tables import AnalysisRow, EventRow, WarningRow
+from yuqing.config import Config
+from yuqing.model import Category, Severity
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "system"
+# Growth needs a floor besides the ratio: one repost doubling a one-post event is not news.
+MIN_POST_GROWTH = 3
+MIN_REACH_GROWTH = 100
+# Warnings people have judged false alarms never re-alert.
+SILENT_STATES = ("dismissed",)
+
+
+def threshold(cfg: Config, now: datetime) -> float:
+    """The sensitivity threshold now: lower while a sensitive period (local date) is active."""
+    t = cfg.alerts.thresholds
+    today = now.astimezone(ZoneInfo(cfg.timezone)).date()
+    return t.sensitive_period_sensitivity if cfg.active_period(today) else t.sensitivity
+
+
+def is_immediate(cfg: Config, severity: str) -> bool:
+    return _rank(severity) >= cfg.alerts.thresholds.immediate_severity.rank
+
+
+def _rank(severity: str | None) -> int:
+    try:
+        return Severity(severity or "").rank
+    except ValueError:
+        return 0
+
+
+def relevant_schools(session: Session, cfg: Config, event_id: str) -> list[str]:
+    """Our schools named by the event's relevant posts (a same-named school elsewhere is not relevant)."""
+    known = {s.id for s in cfg.schools}
+    out: list[str] = []
+    for schools in session.scalars(
+        select(AnalysisRow.schools).where(AnalysisRow.event_id == event_id, AnalysisRow.relevant.is_(True))
+    ):
+        for sid in schools or []:
+            if sid in known and sid not in out:
+                out.append(sid)
+    return out
+
+
+def raise_warnings(session: Session, cfg: Config, event_ids: Iterable[str], now: datetime) -> list[WarningRow]:
+    """Create or re-alert the warnings of the touched events; returns those created or re-alerted."""
+    limit = threshold(cfg, now)
+    out: list[WarningRow] = []
+    for eid in sorted(set(event_ids)):
+        event = session.get(EventRow, eid)
+        if event is None or event.category == Category.none.value:
+            continue
+        schools = relevant_schools(session, cfg, eid)
+        existing = session.scalars(select(WarningRow).where(WarningRow.event_id == eid)).first()
+        if existing is not None:
+            if _re_alert(session, cfg, existing, event, schools, now):
+                out.append(existing)
+            continue
+        if not schools or event.sensitivity < limit:
+            continue
+        out.append(_create(session, cfg, event, schools, now))
+    return out
+
+
+def _create(session: Session, cfg: Config, event: EventRow, schools: list[str], now: datetime) -> WarningRow:
+    severity = event.severity or Severity.IV.value
+    w = WarningRow(
+        kind="opinion", event_id=event.id, status="new", category=event.category, severity=severity,
+        schools=schools, title=event.title, sensitivity=event.sensitivity,
+        deadline=compute_deadline(cfg, event.category, now), created_at=now, updated_at=now,
+        escalation_level=0, alerted_severity=severity, alerted_posts=event.post_count,
+        alerted_reach=event.reach, form={}, summary="",
+    )
+    session.add(w)
+    session.flush()  # the id, for the audit row, the outbox key and the link in the mail
+    immediate = is_immediate(cfg, severity)
+    audit.record(session, SYSTEM, "raise", warning_id=w.id, to_state="new", at=now,
+                 reason="达到预警阈值", details={"immediate": immediate, "severity": severity,
+                                             "posts": event.post_count, "reach": event.reach})
+    if immediate:
+        _mail_now(session, cfg, w, f"mail:warning:{w.id}:raised", None, "immediate", now)
+    return w
+
+
+def _re_alert(session: Session, cfg: Config, w: WarningRow, event: EventRow, schools: list[str],
+              now: datetime) -> bool:
+    changes = escalation_changes(cfg, w, event)
+    # The warning follows its event (never down: people may have raised the severity by hand).
+    if _rank(event.severity) > _rank(w.severity):
+        w.severity = event.severity or w.severity
+    w.sensitivity = max(w.sensitivity, event.sensitivity)
+    w.schools = list(dict.fromkeys([*(w.schools or []), *schools]))
+    if not changes or w.status in SILENT_STATES:
+        return False
+    key = f"mail:warning:{w.id}:escalated:{event.severity}:{event.post_count}:{event.reach}"
+    immediate = is_immediate(cfg, w.severity)
+    w.alerted_severity = w.severity if _rank(w.severity) > _rank(w.alerted_severity) else w.alerted_severity
+    w.alerted_posts = event.post_count
+    w.alerted_reach = event.reach
+    w.updated_at = now
+    audit.record(session, SYSTEM, "re_alert", warning_id=w.id, at=now, reason=";".join(changes),
+                 details={"immediate": immediate, "changes": changes, "severity": w.severity,
+                          "posts": event.post_count, "reach": event.reach})
+    if immediate:
+        _mail_now(session, cfg, w, key, changes, "escalation", now)
+    return True
+
+
+def escalation_changes(cfg: Config, w: WarningRow, event: EventRow) -> list[str]:
+    """What grew since the last alert, in words for the mail; empty when nothing escalated."""
+    growth = cfg.alerts.thresholds.escalation_growth
+    changes: list[str] = []
+    if _rank(event.severity) > _rank(w.alerted_severity):
+        changes.append(f"等级由{compose.severity_label(w.alerted_severity)}升为{compose.severity_label(event.severity)}")
+    if (event.post_count >= growth * max(w.alerted_posts, 1)
+            and event.post_count - w.alerted_posts >= MIN_POST_GROWTH):
+        changes.append(f"帖子数由 {w.alerted_posts} 条增至 {event.post_count} 条")
+    if event.reach >= growth * max(w.alerted_reach, 1) and event.reach - w.alerted_reach >= MIN_REACH_GROWTH:
+        changes.append(f"影响力由 {w.alerted_reach} 增至 {event.reach}")
+    return changes
+
+
+def _mail_now(session: Session, cfg: Config, w: WarningRow, key: str, changes: list[str] | None, kind: str,
+              now: datetime) -> None:
+    mail = compose.warning_mail(session, cfg, w, changes)
+    to = cfg.recipients(cfg.alerts.immediate_to)
+    if to:
+        outbox.enqueue_mail(session, key=key, to=to, subject=mail.subject, text=mail.text, html=mail.html,
+                            kind=kind, warning_id=w.id, now=now)
+    enqueue_apprise_groups(session, cfg, cfg.alerts.immediate_to, key, mail, kind, w.id, now)
+
+
+def enqueue_apprise_groups(session: Session, cfg: Config, groups: list[str], key: str, mail: compose.Composed,
+                           kind: str, warning_id: int | None, now: datetime) -> None:
+    """The same notice on the extra channels of the groups that configured one."""
+    for g in cfg.alerts.recipients:
+        if g.name in groups and g.apprise_urls_env:
+            if not os.environ.get(g.apprise_urls_env):
+                log.warning("recipient group %s: %s is empty, no Apprise notice", g.name, g.apprise_urls_env)
+                continue
+            outbox.enqueue_apprise(session, key=f"apprise:{g.name}:{key}", group=g.name,
+                                   urls_env=g.apprise_urls_env, title=mail.subject, body=mail.text, kind=kind,
+                                   warning_id=warning_id, now=now)
