@@ -36,6 +36,11 @@ ACTION_LABELS: dict[str, str] = {
     "login": "登录",
     "login_failed": "登录失败",
     "logout": "退出",
+    # the system's own steps (actor "system")
+    "raise": "生成预警",
+    "re_alert": "事态升级再次提醒",
+    "escalated": "逾期/未确认,提醒下一值班人",
+    "source_recovered": "来源恢复正常",
 }
 
 
