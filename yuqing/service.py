@@ -7,14 +7,18 @@ its ``misfire_grace_time``. Job functions live in yuqing.service_jobs and are st
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.job import Job
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -23,6 +27,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from yuqing.config import Config, Source
+
+if TYPE_CHECKING:
+    from yuqing.service_jobs import ServiceContext
 
 log = logging.getLogger("yuqing.service")
 
@@ -149,7 +156,7 @@ def sync_jobs(scheduler: BaseScheduler, specs: list[JobSpec], now: datetime) -> 
     """
     changes: list[str] = []
     wanted = {s.id: s for s in specs}
-    for job in scheduler.get_jobs():
+    for job in scheduler.get_jobs(jobstore="default"):
         if job.id not in wanted:
             scheduler.remove_job(job.id)
             changes.append(f"removed {job.id}")
@@ -163,7 +170,7 @@ def sync_jobs(scheduler: BaseScheduler, specs: list[JobSpec], now: datetime) -> 
         scheduler.add_job(
             spec.func, trigger=spec.trigger, args=spec.args,
             id=spec.id, name=spec.name, executor=spec.executor, misfire_grace_time=spec.misfire_grace_time,
-            coalesce=True, max_instances=1, replace_existing=True, **options,
+            coalesce=True, max_instances=1, replace_existing=True, jobstore="default", **options,
         )
         changes.append(f"{'changed' if job is not None else 'added'} {spec.id} {spec.trigger}")
     return changes
@@ -181,8 +188,89 @@ def build_scheduler(cfg: Config, url: str | None = None) -> BackgroundScheduler:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     return BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=url, tablename="apscheduler_jobs")},
+        # "volatile" holds one-off jobs of this process only (the catch-up after a start).
+        jobstores={"default": SQLAlchemyJobStore(url=url, tablename="apscheduler_jobs"), "volatile": MemoryJobStore()},
         executors={"default": ThreadPoolExecutor(CRAWL_WORKERS), "light": ThreadPoolExecutor(LIGHT_WORKERS)},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone=zone(cfg),
     )
+
+
+class Service:
+    """The scheduler and its jobs' shared context in one process: ``start()``, then ``stop()`` on SIGTERM."""
+
+    def __init__(self, ctx: ServiceContext, scheduler: BackgroundScheduler) -> None:
+        self.ctx = ctx
+        self.scheduler = scheduler
+        ctx.scheduler = scheduler
+
+    @classmethod
+    def from_config(cls, cfg: Config, config_dir: Path, jobstore: str | None = None) -> Service:
+        from yuqing.service_jobs import ServiceContext
+
+        return cls(ServiceContext.from_config(cfg, config_dir), build_scheduler(cfg, jobstore))
+
+    def start(self) -> None:
+        """Plan the jobs against the persisted ones, then run; pending posts from a stopped run go first."""
+        from yuqing.service_jobs import install
+        from yuqing.service_status import pid_path
+
+        install(self.ctx)
+        self.scheduler.start(paused=True)
+        now = self.ctx.clock()
+        for change in sync_jobs(self.scheduler, planned_jobs(self.ctx.cfg, now), now):
+            log.info("event=schedule %s", change)
+        # Posts stored by a crawl that a shutdown interrupted are still pending: analyse and mail them now.
+        self.scheduler.add_job(f"{JOBS}:catch_up", id="catch_up", name="处理上次未完成的帖子",
+                               jobstore="volatile", executor="light", next_run_time=now, misfire_grace_time=None)
+        pid_path(self.ctx.cfg).write_text(str(os.getpid()))
+        self.scheduler.resume()
+        period = self.ctx.cfg.active_period(now.astimezone(zone(self.ctx.cfg)))
+        log.info("event=service_started jobs=%d sensitive_period=%s", len(self.scheduler.get_jobs()),
+                 period.name if period else "-")
+
+    def stop(self, grace_s: float = 20.0, children: bool = True) -> None:
+        """Stop taking jobs; ask running crawl processes to stop (SIGTERM, then SIGKILL after ``grace_s``);
+        wait a bounded time for the job threads. Posts already stored stay pending for the next start."""
+        from yuqing.service_jobs import install
+        from yuqing.service_status import pid_path
+
+        self.ctx.stopping.set()
+        if self.scheduler.running:
+            self.scheduler.pause()
+        if children:
+            stopped = terminate_children(grace_s)
+            if stopped:
+                log.info("event=crawl_children_stopped count=%d", stopped)
+        waiter = threading.Thread(target=self._shutdown, name="scheduler-shutdown", daemon=True)
+        waiter.start()
+        waiter.join(grace_s + 10)
+        if waiter.is_alive():
+            log.warning("event=shutdown_timeout seconds=%.0f (jobs still running are abandoned)", grace_s + 10)
+        pid_path(self.ctx.cfg).unlink(missing_ok=True)
+        install(None)
+        self.ctx.store.dispose()
+        log.info("event=service_stopped")
+
+    def _shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+
+
+def terminate_children(grace_s: float) -> int:
+    """SIGTERM every child process (Scrapy finishes what is in flight and saves its state), SIGKILL those
+    still alive after ``grace_s`` (with their Chromium). Returns how many there were."""
+    import psutil
+
+    me = psutil.Process()
+    direct = me.children()
+    everyone = me.children(recursive=True)
+    for p in direct:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.terminate()
+    _, alive = psutil.wait_procs(direct, timeout=grace_s)
+    for p in [*alive, *(c for c in everyone if c not in direct)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+    psutil.wait_procs(everyone, timeout=5)
+    return len(direct)

@@ -105,6 +105,13 @@ def crawl_source(source_id: str, timeout_s: int) -> None:
     log.info("event=crawl_job_done source=%s seconds=%.1f", source_id, time.monotonic() - t0)
 
 
+def catch_up() -> None:
+    """Once at start: posts a stopped crawl stored but nobody analysed yet, then their e-mails."""
+    ctx = current()
+    process(ctx)
+    deliver_now(ctx)
+
+
 def process(ctx: ServiceContext) -> Any:
     """Analyse pending posts → events → warnings → outboxes, and replay the index outbox (one writer)."""
     from yuqing.pipeline import process_pending
