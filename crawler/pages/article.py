@@ -1,0 +1,128 @@
+"""ArticlePage: a generic news or government article (trafilatura, with per-source CSS/XPath overrides).
+
+Options: ``selectors = {"content", "title", "date", "author"}`` (CSS, or XPath when starting with '/'),
+used before trafilatura's guesses; ``min_length`` (default 20) characters of text below which the page
+counts as having no content.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import trafilatura
+
+from crawler.pages.base import BasePage, Link, clean_text, node_text
+from crawler.pages.dates import _FULL, parse_datetime
+from crawler.pages.guards import check_page, title_of
+from yuqing.model import Metrics, Post, PostKind
+
+# <meta> names that carry the publish time, most specific first.
+_DATE_METAS = (
+    "article:published_time",
+    "og:release_date",
+    "pubdate",
+    "PubDate",
+    "publishdate",
+    "publish_time",
+    "weibo: article:create_at",
+    "dc.date",
+    "date",
+)
+_AUTHOR_PREFIX = re.compile(r"^(作者|记者|编辑|责任编辑|来源)\s*[:：]\s*")
+_VIEWS = re.compile(r"(?:阅读|浏览次数|浏览|点击)\s*[:：]?\s*(\d[\d,]*)")
+
+
+class ArticlePage(BasePage):
+    def posts(self) -> list[Post]:
+        check_page(self.page)
+        extracted = self._extracted()
+        content = self._override_text("content") or (extracted.text if extracted else "") or ""
+        content = clean_text(content)
+        if len(content) < int(self.option("min_length", 20)):
+            raise self.fail("missing_content", f"正文仅 {len(content)} 字")
+        title = self._title(extracted)
+        raw_date, published = self._date(extracted, title)
+        return [
+            self.make_post(
+                url=self.url,
+                content=content,
+                kind=PostKind.article,
+                title=title,
+                author=self._author(extracted),
+                published_at=published,
+                published_at_raw=raw_date,
+                metrics=Metrics(views=self._views()),
+            )
+        ]
+
+    def links(self) -> list[Link]:
+        return []
+
+    # --- pieces ---------------------------------------------------------------------------------
+    def _extracted(self) -> trafilatura.settings.Document | None:
+        return trafilatura.bare_extraction(
+            self.page.text(), url=self.url, with_metadata=True, include_comments=False, include_tables=True
+        )
+
+    def _override_text(self, name: str) -> str:
+        query = self.selector_override(name)
+        if not query:
+            return ""
+        found = self.select(query)
+        if not found:
+            return ""
+        return "\n".join(node_text(node) for node in found)
+
+    def _title(self, extracted: trafilatura.settings.Document | None) -> str:
+        override = self._override_text("title")
+        if override:
+            return override
+        page_title = title_of(self.page.text())
+        for h1 in self.sel.css("h1"):
+            text = node_text(h1).replace("\n", " ")
+            if len(text) >= 4 and (text in page_title or not page_title):
+                return text  # the headline that the <title> repeats, without the site suffix
+        return (extracted.title if extracted and extracted.title else "") or page_title
+
+    def _author(self, extracted: trafilatura.settings.Document | None) -> str:
+        shown = self._override_text("author")
+        if not shown:
+            meta = self.sel.xpath("//meta[@name='author' or @name='ContentSource']/@content").get("")
+            shown = meta or (extracted.author if extracted and extracted.author else "")
+        return _AUTHOR_PREFIX.sub("", shown.strip().replace("\n", " "))
+
+    def _date(self, extracted: trafilatura.settings.Document | None, title: str) -> tuple[str, datetime | None]:
+        """(raw text as shown, aware UTC). Prefers a time of day over a bare date."""
+        now = self.page.crawl_time
+        candidates: list[str] = []
+        override = self._override_text("date")
+        if override:
+            candidates.append(override)
+        for name in _DATE_METAS:
+            value = self.sel.xpath(f"//meta[@name='{name}' or @property='{name}']/@content").get()
+            if value:
+                candidates.append(value.strip())
+        # The dateline under the headline, e.g. "2019-08-13 14:07来源：澎湃新闻".
+        body = node_text(self.sel.css("body") or None) if self.sel.css("body") else ""
+        start = body.find(title) if title else -1
+        window = body[start : start + 800] if start >= 0 else body[:3000]
+        m = next((m for m in _FULL.finditer(window) if m["H"]), None)
+        dateline = m.group(0) if m else ""
+        if extracted and extracted.date:
+            candidates.append(extracted.date)
+        parsed = [(raw, parse_datetime(raw, now)) for raw in candidates]
+        # A candidate with a time of day beats a bare date; the dateline is shown to readers, so keep its text.
+        if dateline and not override:
+            when = parse_datetime(dateline, now)
+            timed = [p for p in parsed if p[1] and (p[1].hour, p[1].minute) != (16, 0) and ":" in p[0]]
+            if when and not timed:
+                return dateline, when
+        for raw, when in parsed:
+            if when:
+                return raw, when
+        return (dateline, parse_datetime(dateline, now)) if dateline else ("", None)
+
+    def _views(self) -> int | None:
+        m = _VIEWS.search(node_text(self.sel.css("body")[:1] and self.sel.css("body")[0]))
+        return int(m.group(1).replace(",", "")) if m else None
