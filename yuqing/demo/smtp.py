@@ -9,6 +9,7 @@ Run alone: ``python -m yuqing.demo.smtp --dir data/mail --port 8025``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import email
 import email.policy
 import ipaddress
@@ -38,6 +39,19 @@ class _PortZeroController(Controller):
             sockets = getattr(self.server, "sockets", None) or []  # asyncio.Server, typed as AbstractServer
             self.port = int(sockets[0].getsockname()[1])
         super()._trigger_server()  # type: ignore[no-untyped-call]  # aiosmtpd leaves it unannotated
+
+    def factory(self) -> SMTP:
+        return _SMTP(self.handler, **self.SMTP_kwargs)
+
+
+class _SMTP(SMTP):
+    """aiosmtpd counts only STARTTLS as TLS and so hides AUTH on an implicit-TLS (ssl) connection, which
+    is encrypted from the first byte; this lets AUTH through on such a connection."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if transport.get_extra_info("ssl_object") is not None:
+            self._auth_require_tls = False
+        super().connection_made(transport)
 
 
 class _Handler:
