@@ -10,7 +10,6 @@ or posts / reach grown ``escalation_growth`` times since the last alert; the mai
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -98,6 +97,7 @@ def _create(session: Session, cfg: Config, event: EventRow, schools: list[str], 
     session.add(w)
     session.flush()  # the id, for the audit row, the outbox key and the link in the mail
     immediate = is_immediate(cfg, severity)
+    log.info("warning %s raised for event %s (%s, %s)", w.id, event.id, event.category, severity)
     audit.record(session, SYSTEM, "raise", warning_id=w.id, to_state="new", at=now,
                  reason="达到预警阈值", details={"immediate": immediate, "severity": severity,
                                              "posts": event.post_count, "reach": event.reach})
@@ -151,17 +151,5 @@ def _mail_now(session: Session, cfg: Config, w: WarningRow, key: str, changes: l
     if to:
         outbox.enqueue_mail(session, key=key, to=to, subject=mail.subject, text=mail.text, html=mail.html,
                             kind=kind, warning_id=w.id, now=now)
-    enqueue_apprise_groups(session, cfg, cfg.alerts.immediate_to, key, mail, kind, w.id, now)
-
-
-def enqueue_apprise_groups(session: Session, cfg: Config, groups: list[str], key: str, mail: compose.Composed,
-                           kind: str, warning_id: int | None, now: datetime) -> None:
-    """The same notice on the extra channels of the groups that configured one."""
-    for g in cfg.alerts.recipients:
-        if g.name in groups and g.apprise_urls_env:
-            if not os.environ.get(g.apprise_urls_env):
-                log.warning("recipient group %s: %s is empty, no Apprise notice", g.name, g.apprise_urls_env)
-                continue
-            outbox.enqueue_apprise(session, key=f"apprise:{g.name}:{key}", group=g.name,
-                                   urls_env=g.apprise_urls_env, title=mail.subject, body=mail.text, kind=kind,
-                                   warning_id=warning_id, now=now)
+    outbox.enqueue_apprise_groups(session, cfg, cfg.alerts.immediate_to, key=key, title=mail.subject, body=mail.text,
+                                  kind=kind, warning_id=w.id, now=now)

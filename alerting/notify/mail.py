@@ -6,6 +6,7 @@ Security ``none`` / ``starttls`` / ``ssl`` as configured; the password is read f
 
 from __future__ import annotations
 
+import base64
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -52,6 +53,20 @@ def build_message(sender: str, out: Outgoing, date: str | None = None) -> EmailM
     return msg
 
 
+def _login(client: smtplib.SMTP, user: str, password: str) -> None:
+    """SMTP AUTH. smtplib only encodes ASCII credentials; others go as AUTH PLAIN in UTF-8 (RFC 4616)."""
+    if user.isascii() and password.isascii():
+        client.login(user, password)
+        return
+    client.ehlo_or_helo_if_needed()
+    if "plain" not in client.esmtp_features.get("auth", "").lower().split():
+        raise smtplib.SMTPException("服务器不支持 AUTH PLAIN,无法使用非 ASCII 的用户名或密码")
+    token = base64.b64encode(b"\0" + user.encode("utf-8") + b"\0" + password.encode("utf-8")).decode("ascii")
+    code, resp = client.docmd("AUTH", f"PLAIN {token}")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, resp)
+
+
 def _scrub(text: str, secret: str | None) -> str:
     return text.replace(secret, "***") if secret else text
 
@@ -86,11 +101,11 @@ class Mailer:
                 client.starttls(context=self._context())
                 client.ehlo()
             if cfg.username:
-                client.login(cfg.username, self._password or "")
+                _login(client, cfg.username, self._password or "")
         except smtplib.SMTPAuthenticationError as exc:
             self.close()
             raise MailError(f"SMTP登录失败({exc.smtp_code})", transient=True, connection_lost=True) from None
-        except (OSError, smtplib.SMTPException) as exc:
+        except (OSError, smtplib.SMTPException, ValueError) as exc:
             self.close()
             raise MailError(self._describe("无法连接SMTP服务器", exc), connection_lost=True) from None
 

@@ -8,6 +8,8 @@ cause queued twice is one row, and a message re-sent after a crash carries the s
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerting.store.tables import OutboxRow
+from yuqing.config import Config
+
+log = logging.getLogger(__name__)
 
 MAIL = "mail"
 APPRISE = "apprise"
@@ -58,6 +63,23 @@ def enqueue_apprise(
     payload = {"group": group, "urls_env": urls_env, "title": title, "body": body, "kind": kind,
                "warning_id": warning_id}
     return _insert(session, APPRISE, key, payload, now)
+
+
+def enqueue_apprise_groups(
+    session: Session, cfg: Config, groups: list[str], *, key: str, title: str, body: str, kind: str,
+    warning_id: int | None = None, now: datetime,
+) -> int:
+    """The same notice on the extra channel of each of ``groups`` that configured one; returns rows queued."""
+    n = 0
+    for g in cfg.alerts.recipients:
+        if g.name not in groups or not g.apprise_urls_env:
+            continue
+        if not os.environ.get(g.apprise_urls_env):
+            log.warning("recipient group %s: %s is empty, no Apprise notice", g.name, g.apprise_urls_env)
+            continue
+        n += enqueue_apprise(session, key=f"apprise:{g.name}:{key}", group=g.name, urls_env=g.apprise_urls_env,
+                             title=title, body=body, kind=kind, warning_id=warning_id, now=now)
+    return n
 
 
 def message_id(key: str, sender: str) -> str:
