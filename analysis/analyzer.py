@@ -1,0 +1,142 @@
+"""The Analyzer: one post in, one Analysis out — segment, match schools, classify, severity, topics.
+
+Classification uses the trained model (analysis/classifier.py, a skops file) when one exists, and the
+transparent lexicon scorer (analysis/lexicon.py) only when no model file does. Event grouping is not
+done here: it needs the store's recent events, so the pipeline runs analysis.events.EventGrouper.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from analysis.keywords import TopicMatcher
+from analysis.lexicon import LexiconScorer
+from analysis.schools import SchoolMatcher
+from analysis.segment import Segmenter
+from analysis.severity import post_severity
+from yuqing.model import Analysis, Category, Post, PostKind
+
+if TYPE_CHECKING:
+    from yuqing.config import Config
+
+log = logging.getLogger(__name__)
+
+
+_OWN_WORDS_ONLY = (PostKind.reply, PostKind.comment)
+
+
+def analysis_text(post: Post) -> str:
+    """What a post itself says: a reply or comment is judged on its own words, not on the thread's
+    title it carries (the thread is analysed on its own; events tie them together)."""
+    return post.content if post.kind in _OWN_WORDS_ONLY else post.text()
+
+
+@dataclass
+class _Scores:
+    sensitivity: float
+    category: Category
+    explanation: list[tuple[str, float]]
+
+
+def load_classifier(model_path: Path | None) -> Any | None:
+    """The trained classifier, or None when no model file exists (and none was asked for by path)."""
+    try:
+        from analysis.classifier import Classifier
+    except ImportError as exc:
+        if model_path is not None:
+            raise FileNotFoundError(f"无法加载模型 {model_path}: 分类器模块不可用 ({exc})") from exc
+        return None
+    try:
+        return Classifier.load(model_path)
+    except FileNotFoundError:
+        if model_path is not None:
+            raise
+        log.warning("no trained model file found; using the lexicon baseline")
+        return None
+
+
+class Analyzer:
+    def __init__(
+        self,
+        cfg: Config,
+        segmenter: Segmenter,
+        matcher: SchoolMatcher,
+        topics: TopicMatcher,
+        classifier: Any | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.segmenter = segmenter
+        self.matcher = matcher
+        self.topics = topics
+        self.classifier = classifier
+        self.lexicon = LexiconScorer()
+        self._scoped = {s.id: s.scoped_to_county for s in cfg.sources}
+        self._red_lines = [t for t in cfg.red_lines if t]
+        th = cfg.alerts.thresholds
+        # A post has a severity from the lowest bar any period uses; rules apply the current one.
+        self._severity_floor = min(th.sensitivity, th.sensitive_period_sensitivity)
+        if classifier is not None:
+            self.model = f"{getattr(classifier, 'name', 'yuqing-clf')}@{classifier.version}"
+        else:
+            self.model = f"lexicon@{self.lexicon.name.split('-', 1)[1]}"
+
+    @classmethod
+    def from_config(cls, cfg: Config, model_path: Path | None = None) -> Analyzer:
+        return cls(
+            cfg,
+            Segmenter.from_config(cfg),
+            SchoolMatcher.from_config(cfg),
+            TopicMatcher.from_config(cfg),
+            load_classifier(model_path),
+        )
+
+    def _classify(self, texts: list[str], tokens: list[list[str]] | None) -> list[_Scores]:
+        if self.classifier is not None:
+            preds = self.classifier.predict(texts, tokens)
+            return [_Scores(float(p.sensitivity), Category(p.category), list(p.explanation)) for p in preds]
+        out = []
+        for t in texts:
+            r = self.lexicon.score(t)
+            out.append(_Scores(r.sensitivity, r.category, r.explanation))
+        return out
+
+    def analyze(self, post: Post, *, scoped_to_county: bool | None = None) -> Analysis:
+        return self._analyze([post], [scoped_to_county])[0]
+
+    def analyze_many(self, posts: list[Post]) -> list[Analysis]:
+        """Analyses in the same order; the classifier sees the whole batch at once."""
+        return self._analyze(posts, [None] * len(posts))
+
+    def _analyze(self, posts: list[Post], scoped: list[bool | None]) -> list[Analysis]:
+        if not posts:
+            return []
+        texts = [analysis_text(p) for p in posts]
+        tokens = self.segmenter.cut_many(texts) if self.classifier is not None else None
+        scores = self._classify(texts, tokens)
+        out = []
+        for post, text, sc, scope in zip(posts, texts, scores, scoped, strict=True):
+            if scope is None:
+                scope = self._scoped.get(post.source, False)
+            schools = self.matcher.match(text, scoped_to_county=scope)
+            red = any(t in text for t in self._red_lines)
+            severity = post_severity(
+                sc.sensitivity, sc.category, post.metrics.reach(), red, threshold=self._severity_floor
+            )
+            out.append(
+                Analysis(
+                    id=post.id,
+                    schools=schools,
+                    relevant=bool(schools),
+                    sensitivity=min(1.0, max(0.0, sc.sensitivity)),
+                    category=sc.category,
+                    severity=severity,
+                    sentiment=self.lexicon.sentiment(text),
+                    explanation=sc.explanation,
+                    topics=self.topics.match(text),
+                    model=self.model,
+                )
+            )
+        return out

@@ -1,0 +1,106 @@
+"""Keyword topics in the grammar monitors write in keywords.yaml.
+
+An expression is one or more clauses separated by ``|``; a topic matches when any clause matches.
+Inside a clause, terms are separated by spaces:
+
+- ``word``   any of the plain words (or regexes) must occur — at least one of them, if there are any;
+- ``+word``  must occur;
+- ``!word``  must not occur;
+- ``/re/``   a regular expression, usable wherever a word is (``+/re/``, ``!/re/``).
+
+Words match as substrings of the text (Chinese has no spaces to match words on). Example:
+``收费 补课费 资料费 +钱 | 乱收费 强制收费`` matches "补课费要交多少钱" and "乱收费" but not "补课费" alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from yuqing.config import Config
+
+# A token is a /regex/ (which may contain | and spaces are not allowed inside) or a run of non-space,
+# non-| characters; either may carry a + or ! prefix. Clause separators are bare |.
+_TOKEN = re.compile(r"(?P<op>[+!]?)(?:/(?P<re>(?:\\.|[^/\\])+)/|(?P<word>[^\s|/][^\s|]*))|(?P<bar>\|)")
+
+
+class TopicSyntaxError(ValueError):
+    pass
+
+
+@dataclass
+class _Term:
+    text: str
+    regex: re.Pattern[str] | None = None
+
+    def found(self, text: str) -> bool:
+        return bool(self.regex.search(text)) if self.regex is not None else self.text in text
+
+
+@dataclass
+class Clause:
+    any_of: list[_Term] = field(default_factory=list)
+    must: list[_Term] = field(default_factory=list)
+    must_not: list[_Term] = field(default_factory=list)
+
+    def matches(self, text: str) -> bool:
+        if self.any_of and not any(t.found(text) for t in self.any_of):
+            return False
+        if not all(t.found(text) for t in self.must):
+            return False
+        return not any(t.found(text) for t in self.must_not)
+
+    def empty(self) -> bool:
+        return not (self.any_of or self.must)
+
+
+def parse(expression: str) -> list[Clause]:
+    """Clauses of an expression; raises TopicSyntaxError on an invalid regex or stray text."""
+    clauses = [Clause()]
+    pos = 0
+    for m in _TOKEN.finditer(expression):
+        gap = expression[pos : m.start()]
+        if gap.strip():
+            raise TopicSyntaxError(f"无法解析的关键词表达式片段: {gap.strip()!r}")
+        pos = m.end()
+        if m.group("bar"):
+            clauses.append(Clause())
+            continue
+        if m.group("re") is not None:
+            try:
+                term = _Term(m.group("re"), re.compile(m.group("re")))
+            except re.error as exc:
+                raise TopicSyntaxError(f"正则表达式无效 /{m.group('re')}/: {exc}") from exc
+        else:
+            term = _Term(m.group("word"))
+        {"": clauses[-1].any_of, "+": clauses[-1].must, "!": clauses[-1].must_not}[m.group("op")].append(term)
+    if expression[pos:].strip():
+        raise TopicSyntaxError(f"无法解析的关键词表达式片段: {expression[pos:].strip()!r}")
+    # A clause of exclusions only ("!x") would match nearly everything: it is a typo, not a topic.
+    return [c for c in clauses if not c.empty()]
+
+
+def plain_terms(expression: str) -> list[str]:
+    """The positive plain words of an expression (for the segmentation dictionary)."""
+    try:
+        clauses = parse(expression)
+    except TopicSyntaxError:
+        return []
+    return [t.text for c in clauses for t in (*c.any_of, *c.must) if t.regex is None]
+
+
+class TopicMatcher:
+    """Display names of the topics whose expression matches a text, in config order."""
+
+    def __init__(self, topics: Iterable[tuple[str, str]]) -> None:
+        self._topics = [(name, parse(expr)) for name, expr in topics]
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> TopicMatcher:
+        return cls((t.name, t.expression) for t in cfg.topics)
+
+    def match(self, text: str) -> list[str]:
+        return [name for name, clauses in self._topics if any(c.matches(text) for c in clauses)]

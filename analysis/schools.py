@@ -1,0 +1,180 @@
+"""Which of our schools a text is about: official names, aliases and ambiguous short forms.
+
+Rules (the monitors' own reading of a post):
+- an official name or an alias counts on its own;
+- a short form ("一中", "县一中", "实验小学") counts only when the text also names our county or one of
+  its townships, or the post comes from a source scoped to the county;
+- any name attached to another place ("邻县一中", "河西县实验小学", "我市一中") is that place's school and
+  is rejected, whether the place is listed in county.other_places or just looks like one (…县/市/区/镇/乡);
+- a short form that is part of a longer word is not a school: "第一中学" (some school's full name),
+  "十一中", "初二中午", "周一中午", "统一中考".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from yuqing.config import Config
+
+_PLACE_SUFFIX = "县市区镇乡"
+# A place right before a name: up to four characters and a place suffix, e.g. 河西县, 我市, 江南市.
+_PLACE_BEFORE = re.compile(rf"([\u4e00-\u9fff]{{1,4}}?[{_PLACE_SUFFIX}])$")
+# Deictic stems that mean "our own" county: 本县一中, 我县二中, 全县 … are ours.
+_OUR_DEICTIC = ("本", "我", "全", "该", "咱", "此", "这个", "我们", "咱们", "在本", "在我", "在全")
+# A short form right after one of these is part of a longer word (第一中学, 十一中, 初二中午, 周一中午).
+_BAD_BEFORE = set("第十百千万零〇两几初高周统唯其之每任同期单0123456789０１２３４５６７８９")
+# …or right before one of these (中午, 中旬, 中心, 中国, 中医, 中等, 中年, 中秋, 中奖, 中外, 中华, 中毒).
+_BAD_AFTER = set("午旬间途心央国医药等性年秋奖介外华共断毒")
+
+
+@dataclass(frozen=True)
+class _Name:
+    surface: str
+    school_id: str
+    kind: str  # "name" | "alias" | "short"
+
+
+class SchoolMatcher:
+    def __init__(
+        self,
+        names: list[_Name],
+        our_places: list[str],
+        other_places: list[str],
+    ) -> None:
+        by_surface: dict[str, _Name] = {}
+        rank = {"name": 0, "alias": 1, "short": 2}
+        for n in names:
+            # A surface listed both as alias and short form counts alone (the stronger kind wins).
+            old = by_surface.get(n.surface)
+            if old is None or rank[n.kind] < rank[old.kind]:
+                by_surface[n.surface] = n
+        self._names = by_surface
+        surfaces = sorted(by_surface, key=len, reverse=True)
+        # Longest surface first: Python's alternation is leftmost-first, so this is leftmost-longest.
+        self._re = re.compile("|".join(map(re.escape, surfaces))) if surfaces else None
+        self.our_places = [p for p in our_places if p]
+        self.other_places = [p for p in other_places if p]
+        self._ours_re = re.compile("|".join(map(re.escape, sorted(self.our_places, key=len, reverse=True))))
+        others = sorted(self.other_places, key=len, reverse=True)
+        self._others_re = re.compile("|".join(map(re.escape, others))) if others else None
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> SchoolMatcher:
+        names: list[_Name] = []
+        for s in cfg.schools:
+            names.append(_Name(s.name, s.id, "name"))
+            names.extend(_Name(a, s.id, "alias") for a in s.aliases if a)
+            names.extend(_Name(a, s.id, "short") for a in s.short_forms if a)
+        c = cfg.county
+        ours = [c.name, c.short_name, *c.townships]
+        return cls(names, ours, list(c.other_places))
+
+    # -- matching ---------------------------------------------------------------------------------
+
+    def _is_ours(self, place: str) -> bool:
+        if any(place.endswith(p) for p in self.our_places):
+            return True
+        stem = place[:-1]
+        return stem in _OUR_DEICTIC
+
+    def _other_spans(self, text: str) -> list[tuple[int, int]]:
+        if self._others_re is None:
+            return []
+        return [(m.start(), m.end()) for m in self._others_re.finditer(text)]
+
+    def _attached_elsewhere(self, text: str, start: int, end: int, surface: str, others: list[tuple[int, int]]) -> bool:
+        """The name belongs to another place: a listed other place touches or overlaps it, or a
+        place-like word (…县/市/区/镇/乡) that is not ours stands right before it."""
+        for a, b in others:
+            if a < end and b >= start and a <= start:
+                return True
+        if any(surface.startswith(p) for p in self.our_places):
+            return False  # the name itself says it is ours (示例县一中, 东山镇中学)
+        before = text[max(0, start - 6) : start]
+        if surface[0] in _PLACE_SUFFIX:  # 县一中 in 邻县一中: the suffix belongs to the place before
+            before += surface[0]
+        m = _PLACE_BEFORE.search(before)
+        if m is None:
+            return False
+        return not self._is_ours(m.group(1)) and not any(
+            before.endswith(p) for p in self.our_places
+        )
+
+    def _short_form_ok(self, text: str, start: int, end: int) -> bool:
+        if start > 0 and text[start - 1] in _BAD_BEFORE:
+            return False
+        if end < len(text) and text[end] in _BAD_AFTER:
+            return False
+        return True
+
+    def _has_context(self, text: str, others: list[tuple[int, int]]) -> bool:
+        for m in self._ours_re.finditer(text):
+            # "示例" inside another listed place name is not context.
+            if not any(a <= m.start() < b for a, b in others):
+                return True
+        return False
+
+    def match(self, text: str, *, scoped_to_county: bool = False) -> list[str]:
+        """Ids of our schools the text is about, in order of first mention."""
+        if self._re is None or not text:
+            return []
+        others = self._other_spans(text)
+        context: bool | None = None
+        out: list[str] = []
+        for m in self._re.finditer(text):
+            name = self._names[m.group(0)]
+            if name.school_id in out:
+                continue
+            if self._attached_elsewhere(text, m.start(), m.end(), name.surface, others):
+                continue
+            if name.kind == "short":
+                if not self._short_form_ok(text, m.start(), m.end()):
+                    continue
+                if not scoped_to_county:
+                    if context is None:
+                        context = self._has_context(text, others)
+                    if not context:
+                        continue
+            out.append(name.school_id)
+        return out
+
+
+# --- evaluation on a labelled set ---------------------------------------------------------------
+
+
+@dataclass
+class MatchingReport:
+    precision: float
+    recall: float
+    n: int
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def evaluate_matching(cfg: Config, path: Path) -> MatchingReport:
+    """Micro precision and recall over (sentence, school) pairs of a JSON Lines file with
+    ``{"text": str, "schools": [ids], "scoped": bool (optional)}`` per line."""
+    matcher = SchoolMatcher.from_config(cfg)
+    tp = fp = fn = n = 0
+    errors: list[dict[str, Any]] = []
+    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        n += 1
+        expected = set(item.get("schools", []))
+        got = matcher.match(item["text"], scoped_to_county=bool(item.get("scoped", False)))
+        found = set(got)
+        tp += len(found & expected)
+        fp += len(found - expected)
+        fn += len(expected - found)
+        if found != expected:
+            errors.append({"line": lineno, "text": item["text"], "expected": sorted(expected), "got": got,
+                           "scoped": bool(item.get("scoped", False))})
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    return MatchingReport(precision, recall, n, errors)
