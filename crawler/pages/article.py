@@ -29,7 +29,25 @@ _DATE_METAS = (
     "dc.date",
     "date",
 )
-_AUTHOR_PREFIX = re.compile(r"^(作者|记者|编辑|责任编辑|来源)\s*[:：]\s*")
+_AUTHOR_PREFIX = re.compile(r"^(作者|记者|記者|编辑|編輯|责任编辑|責任編輯|来源|來源)(\s*[:：]\s*|\s+)")
+_BYLINE = re.compile(r"(?:作者|记者|記者)\s*[:：]\s*([^\s|/,，。]{2,12})")
+# Body containers of common Chinese CMSs (TRS, people.cn, 163, sina, xinhua, WordPress-like themes). When one
+# is present its text is the article; trafilatura's guess is the fallback, because on small pages it keeps
+# navigation and bylines.
+# Editor credits that close Chinese news articles: "（责编：陈静）", "【编辑：姚昊】", "责任编辑：尹世杰".
+_EDITOR_LINE = re.compile(r"^[（(【\[]?\s*(责编|责任编辑|编辑|編輯)\s*[:：].{0,30}[)）】\]]?$")
+CONTENT_CONTAINERS = (
+    "#rwb_zw",
+    "#zoom",
+    ".TRS_Editor",
+    "#endText",
+    "#artibody",
+    "#p-detail",
+    ".post_body",
+    "#js_content",
+    ".article-body",
+    ".post-content",
+)
 _VIEWS = re.compile(r"(?:阅读|浏览次数|浏览|点击)\s*[:：]?\s*(\d[\d,]*)")
 
 
@@ -37,8 +55,13 @@ class ArticlePage(BasePage):
     def posts(self) -> list[Post]:
         check_page(self.page)
         extracted = self._extracted()
-        content = self._override_text("content") or (extracted.text if extracted else "") or ""
-        content = clean_text(content)
+        content = clean_text(self._override_text("content") or self._container_text())
+        if len(content) < int(self.option("min_length", 20)):
+            content = clean_text(extracted.text if extracted and extracted.text else "")
+        lines = content.split("\n")
+        while len(lines) > 1 and _EDITOR_LINE.match(lines[-1]):
+            lines.pop()
+        content = "\n".join(lines)
         if len(content) < int(self.option("min_length", 20)):
             raise self.fail("missing_content", f"正文仅 {len(content)} 字")
         title = self._title(extracted)
@@ -65,6 +88,13 @@ class ArticlePage(BasePage):
             self.page.text(), url=self.url, with_metadata=True, include_comments=False, include_tables=True
         )
 
+    def _container_text(self) -> str:
+        for query in CONTENT_CONTAINERS:
+            found = self.sel.css(query)
+            if found:
+                return node_text(found[0])
+        return ""
+
     def _override_text(self, name: str) -> str:
         query = self.selector_override(name)
         if not query:
@@ -90,7 +120,17 @@ class ArticlePage(BasePage):
         if not shown:
             meta = self.sel.xpath("//meta[@name='author' or @name='ContentSource']/@content").get("")
             shown = meta or (extracted.author if extracted and extracted.author else "")
+        if not shown:  # a byline like "來源：香港教育新聞　記者：陳家明"
+            m = _BYLINE.search(self._body_text()[:3000])
+            shown = m.group(1) if m else ""
         return _AUTHOR_PREFIX.sub("", shown.strip().replace("\n", " "))
+
+    def _body_text(self) -> str:
+        cache = self.page._cache
+        if "body_text" not in cache:
+            body = self.sel.css("body")
+            cache["body_text"] = node_text(body[0]) if body else ""
+        return cache["body_text"]
 
     def _date(self, extracted: trafilatura.settings.Document | None, title: str) -> tuple[str, datetime | None]:
         """(raw text as shown, aware UTC). Prefers a time of day over a bare date."""
@@ -104,7 +144,7 @@ class ArticlePage(BasePage):
             if value:
                 candidates.append(value.strip())
         # The dateline under the headline, e.g. "2019-08-13 14:07来源：澎湃新闻".
-        body = node_text(self.sel.css("body") or None) if self.sel.css("body") else ""
+        body = self._body_text()
         start = body.find(title) if title else -1
         window = body[start : start + 800] if start >= 0 else body[:3000]
         m = next((m for m in _FULL.finditer(window) if m["H"]), None)
@@ -124,5 +164,5 @@ class ArticlePage(BasePage):
         return (dateline, parse_datetime(dateline, now)) if dateline else ("", None)
 
     def _views(self) -> int | None:
-        m = _VIEWS.search(node_text(self.sel.css("body")[:1] and self.sel.css("body")[0]))
+        m = _VIEWS.search(self._body_text()[:5000])
         return int(m.group(1).replace(",", "")) if m else None

@@ -17,6 +17,7 @@ from crawler.pages.dates import parse_datetime
 from crawler.pages.guards import title_of
 from yuqing.model import Post, PostKind
 
+_CLOSED = re.compile(r"</(rss|feed|rdf:RDF)>", re.I)
 _XML_DECL_ENCODING = re.compile(r"^(\s*<\?xml[^>]*?encoding\s*=\s*)([\"'])[\w.:-]+\2", re.I)
 
 
@@ -38,6 +39,8 @@ class FeedPage(BasePage):
         if not parsed.get("version") and not parsed.entries:
             title = title_of(self.page.text())
             raise self.fail("not_a_feed", title or self.page.header("Content-Type"))
+        if parsed.get("bozo") and not _CLOSED.search(text[-2048:]):
+            raise self.fail("truncated", f"订阅源没有结束标签({len(self.page.body)} 字节)")
         cache["feed"] = parsed
         return parsed
 

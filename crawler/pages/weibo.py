@@ -52,9 +52,11 @@ class _WeiboJson(BasePage):
         except ValueError:
             if "登录" in text[:5000] or _LOGIN_URL.search(text[:5000]):
                 raise LoginExpired(self.url, "返回了登录页面而不是 JSON") from None
+            if text.startswith(("{", "[")):
+                raise self.fail("truncated", f"JSON 不完整({len(self.page.body)} 字节)") from None
             raise self.fail("not_json", text[:60].replace("\n", " ")) from None
-        if not isinstance(data, dict):
-            raise self.fail("not_json", type(data).__name__)
+        if not isinstance(data, dict) or "ok" not in data:
+            raise self.fail("no_items", "JSON 中没有 ok 字段(接口可能已改版)")
         ok = data.get("ok")
         if ok == -100 or str(data.get("errno", "")) == "100005" or "login" in str(data.get("url", "")):
             raise LoginExpired(self.url, f"ok={ok} {data.get('msg', '')}".strip())
@@ -107,8 +109,10 @@ class WeiboSearchPage(_WeiboJson):
 
     def _cards(self) -> list[tuple[dict[str, Any], str | None]]:
         data = self.data()
+        if data.get("ok") == 0:
+            return []  # "no more results"
         if data.get("ok") != 1:
-            return []  # ok: 0 is "no more results"
+            raise self.fail("api_error", f"ok={data.get('ok')} {data.get('msg', '')}".strip())
         cards = (data.get("data") or {}).get("cards") or []
         found: list[tuple[dict[str, Any], str | None]] = []
         for card in cards:
