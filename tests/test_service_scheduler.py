@@ -56,7 +56,7 @@ def test_each_enabled_source_gets_its_interval_and_half_of_it_as_grace(pcfg: Con
     assert rss.misfire_grace_time == 15 * 60
     assert rss.executor == "default" and rss.args == ("demo-news-rss", 1800)
     others = {s.id for s in planned_jobs(pcfg, NOW)} - {CRAWL_PREFIX + k for k in specs}
-    assert others == {"deliver", "reminders", "schedules", "digest:hourly", "digest:daily", "health",
+    assert others == {"deliver", "reminders", "schedules", "digests", "digest:daily", "health",
                       "housekeeping", "self_check"}
 
 

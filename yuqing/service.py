@@ -131,9 +131,10 @@ def planned_jobs(cfg: Config, now: datetime) -> list[JobSpec]:
     specs.append(JobSpec("reminders", f"{JOBS}:reminders", minute, "期限提醒与升级", misfire_grace_time=30))
     specs.append(JobSpec("schedules", f"{JOBS}:sync_schedules", minute, "敏感时段切换采集频率",
                          misfire_grace_time=30))
-    if cfg.alerts.digest_hourly:
-        specs.append(JobSpec("digest:hourly", f"{JOBS}:digests", CronTrigger(minute=0, timezone=tz), "每小时摘要",
-                             misfire_grace_time=1800))
+    # The digest module sends the hourly digest once per local hour as soon as there is something to say
+    # and the morning brief once after digest_daily_at, so asking it often is cheap and never doubles.
+    specs.append(JobSpec("digests", f"{JOBS}:digests", IntervalTrigger(minutes=5, timezone=tz), "摘要邮件",
+                         misfire_grace_time=150))
     hh, mm = (int(x) for x in cfg.alerts.digest_daily_at.split(":"))
     specs.append(JobSpec("digest:daily", f"{JOBS}:digests", CronTrigger(hour=hh, minute=mm, timezone=tz),
                          "每日早报", misfire_grace_time=4 * 3600))

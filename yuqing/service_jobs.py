@@ -101,6 +101,7 @@ def crawl_source(source_id: str, timeout_s: int) -> None:
         log.info("event=crawl_left_pending source=%s reason=shutdown", source_id)
         return
     process(ctx)
+    source_health()  # a failed or empty run may raise (or clear) a source-health warning at once
     deliver_now(ctx)
     log.info("event=crawl_job_done source=%s seconds=%.1f", source_id, time.monotonic() - t0)
 
@@ -145,8 +146,10 @@ def _write(fn: Callable[[Any, Config, datetime], Any], what: str) -> Any:
     now = ctx.clock()
     with ctx.writer_lock, ctx.store.session() as s:
         out = fn(s, ctx.cfg, now)
-    log.info("event=%s result=%r", what, out)
-    return out
+        n = len(out) if isinstance(out, list) else int(out or 0)
+    if n:
+        log.info("event=%s changed=%d", what, n)
+    return n
 
 
 def reminders() -> None:
@@ -164,10 +167,10 @@ def digests() -> None:
 
 
 def source_health() -> None:
+    """Raise or clear source-health warnings (their mail goes out with the next delivery)."""
     from alerting.health import check_sources
 
-    if _write(check_sources, "source_health"):
-        deliver_now(current())
+    _write(check_sources, "source_health")
 
 
 def housekeeping() -> None:
