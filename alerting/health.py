@@ -131,10 +131,11 @@ def _mail(session: Session, cfg: Config, w: WarningRow, src: Source, problem: Pr
     mail = compose.render("health", subject, src=src, problem=problem, w=w, url=compose.warning_url(cfg, w.id),
                           runs=_run_rows(cfg, runs), recovered=False, county=cfg.county.name)
     key = f"mail:source_health:{w.id}:{problem.code}"
-    if not to:
-        return False
-    return outbox.enqueue_mail(session, key=key, to=to, subject=mail.subject, text=mail.text, html=mail.html,
-                               kind="source_health", warning_id=w.id, now=now)
+    queued = bool(to) and outbox.enqueue_mail(session, key=key, to=to, subject=mail.subject, text=mail.text,
+                                              html=mail.html, kind="source_health", warning_id=w.id, now=now)
+    queued = outbox.enqueue_apprise_groups(session, cfg, cfg.alerts.admin_to, key=key, title=mail.subject,
+                                           body=mail.text, kind="source_health", warning_id=w.id, now=now) > 0 or queued
+    return queued
 
 
 def _recover(session: Session, cfg: Config, w: WarningRow, src: Source, runs: list[SourceRunRow],
