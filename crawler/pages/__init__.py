@@ -10,7 +10,7 @@ from crawler.pages.discuz import DiscuzListPage, DiscuzThreadPage
 from crawler.pages.errors import REASONS_ZH, LoginExpired, ParseError
 from crawler.pages.feed import FeedPage
 from crawler.pages.news_list import NewsListPage
-from crawler.pages.registry import PAGE_TYPES, page_for
+from crawler.pages.registry import PAGE_TYPES, page_for, page_options
 from crawler.pages.search import SearchResultsPage
 from crawler.pages.tieba import TiebaListPage, TiebaThreadPage
 from crawler.pages.weibo import WeiboExtendPage, WeiboSearchPage
@@ -37,5 +37,6 @@ __all__ = [
     "WeiboSearchPage",
     "decode_body",
     "page_for",
+    "page_options",
     "parse_datetime",
 ]

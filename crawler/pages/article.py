@@ -136,7 +136,7 @@ class ArticlePage(BasePage):
         """(raw text as shown, aware UTC). Prefers a time of day over a bare date."""
         now = self.page.crawl_time
         candidates: list[str] = []
-        override = self._override_text("date")
+        override = self._override_text("date") or self._override_text("published_at")  # config calls it so
         if override:
             candidates.append(override)
         for name in _DATE_METAS:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from crawler.pages.article import ArticlePage
 from crawler.pages.base import PageInput, PageObject
 from crawler.pages.discuz import DiscuzListPage, DiscuzThreadPage
@@ -11,6 +13,7 @@ from crawler.pages.search import SearchResultsPage
 from crawler.pages.tieba import TiebaListPage, TiebaThreadPage
 from crawler.pages.weibo import WeiboExtendPage, WeiboSearchPage
 from crawler.pages.weibo_rendered import WeiboRenderedPage
+from yuqing.config import Source
 from yuqing.errors import InputError
 
 PAGE_TYPES: dict[str, type] = {
@@ -37,3 +40,15 @@ def page_for(type_name: str, page_input: PageInput) -> PageObject:
         raise InputError(f"未知的页面类型 {type_name!r},可选: {known}", where="--type") from None
     page: PageObject = cls(page_input)
     return page
+
+
+def page_options(source: Source) -> dict[str, Any]:
+    """PageInput.options for a configured source: its selectors, link rules and type-specific options."""
+    options: dict[str, Any] = {
+        "selectors": source.selectors.model_dump(exclude_none=True),
+        "follow": list(source.follow),
+    }
+    if source.paginate:
+        options["paginate"] = source.paginate
+    options.update(source.options)
+    return options
