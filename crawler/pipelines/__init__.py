@@ -1,0 +1,1 @@
+"""Item pipelines: each parsed page is saved to the store (evidence, posts, seen URL) in one transaction."""
