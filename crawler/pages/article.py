@@ -15,6 +15,7 @@ import trafilatura
 from crawler.pages.base import BasePage, Link, clean_text, node_text
 from crawler.pages.dates import _FULL, parse_datetime
 from crawler.pages.guards import check_page, title_of
+from crawler.pages.tidy import tidy_body, tidy_title
 from yuqing.model import Metrics, Post, PostKind
 
 # <meta> names that carry the publish time, most specific first.
@@ -34,8 +35,6 @@ _BYLINE = re.compile(r"(?:作者|记者|記者)\s*[:：]\s*([^\s|/,，。]{2,12}
 # Body containers of common Chinese CMSs (TRS, people.cn, 163, sina, xinhua, WordPress-like themes). When one
 # is present its text is the article; trafilatura's guess is the fallback, because on small pages it keeps
 # navigation and bylines.
-# Editor credits that close Chinese news articles: "（责编：陈静）", "【编辑：姚昊】", "责任编辑：尹世杰".
-_EDITOR_LINE = re.compile(r"^[（(【\[]?\s*(责编|责任编辑|编辑|編輯)\s*[:：].{0,30}[)）】\]]?$")
 CONTENT_CONTAINERS = (
     "#rwb_zw",
     "#zoom",
@@ -58,13 +57,12 @@ class ArticlePage(BasePage):
         content = clean_text(self._override_text("content") or self._container_text())
         if len(content) < int(self.option("min_length", 20)):
             content = clean_text(extracted.text if extracted and extracted.text else "")
-        lines = content.split("\n")
-        while len(lines) > 1 and _EDITOR_LINE.match(lines[-1]):
-            lines.pop()
-        content = "\n".join(lines)
         if len(content) < int(self.option("min_length", 20)):
             raise self.fail("missing_content", f"正文仅 {len(content)} 字")
         title = self._title(extracted)
+        content = tidy_body(content, title)
+        if not content:
+            raise self.fail("missing_content", "正文只有标题")
         raw_date, published = self._date(extracted, title)
         return [
             self.make_post(
@@ -113,7 +111,7 @@ class ArticlePage(BasePage):
             text = node_text(h1).replace("\n", " ")
             if len(text) >= 4 and (text in page_title or not page_title):
                 return text  # the headline that the <title> repeats, without the site suffix
-        return (extracted.title if extracted and extracted.title else "") or page_title
+        return tidy_title((extracted.title if extracted and extracted.title else "") or page_title)
 
     def _author(self, extracted: trafilatura.settings.Document | None) -> str:
         shown = self._override_text("author")
@@ -123,7 +121,8 @@ class ArticlePage(BasePage):
         if not shown:  # a byline like "來源：香港教育新聞　記者：陳家明"
             m = _BYLINE.search(self._body_text()[:3000])
             shown = m.group(1) if m else ""
-        return _AUTHOR_PREFIX.sub("", shown.strip().replace("\n", " "))
+        shown = _AUTHOR_PREFIX.sub("", shown.strip().replace("\n", " "))
+        return "" if shown.isdigit() else shown  # some CMSs put an editor's user number in <meta name=author>
 
     def _body_text(self) -> str:
         cache = self.page._cache

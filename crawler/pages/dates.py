@@ -23,7 +23,7 @@ _MONTH_DAY = re.compile(r"^(?P<m>\d{1,2})\s*[-/月]\s*(?P<d>\d{1,2})\s*日?(?:\s
 _TIME_ONLY = re.compile(r"^(?:今天\s*)?(?P<H>\d{1,2}):(?P<M>\d{2})$")
 _DAY_WORDS = {"今天": 0, "昨天": 1, "前天": 2}
 _DAY_WORD = re.compile(r"^(今天|昨天|前天)\s*(?P<H>\d{1,2}):(?P<M>\d{2})$")
-_AGO = re.compile(r"^(?P<n>\d+)\s*(?P<unit>秒|分钟|小时|天|周|个月)前$")
+_AGO = re.compile(r"^(?P<n>\d+)\s*(?P<unit>秒|分钟|小时|天|周|个月)\s*前$")
 _UNITS = {"秒": 1, "分钟": 60, "小时": 3600, "天": 86400, "周": 7 * 86400, "个月": 30 * 86400}
 _TZ_SUFFIX = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
 
@@ -102,4 +102,4 @@ def _parse_fallback(text: str, now: datetime) -> datetime | None:
     with warnings.catch_warnings():  # dateparser trips pytz/regex deprecation warnings on some inputs
         warnings.simplefilter("ignore")
         parsed = dateparser.parse(text, languages=["zh", "en"], settings=settings)  # type: ignore[arg-type]
-    return parsed.astimezone(timezone.utc) if parsed else None
+    return parsed.astimezone(timezone.utc).replace(microsecond=0) if parsed else None

@@ -78,14 +78,18 @@ class DiscuzListPage(BasePage):
         if not anchor:
             return None
         by = row.css("td.by")
-        last_raw = node_text(by[-1].css("em")[0]) if len(by) > 1 and by[-1].css("em") else ""
+        last_em = by[-1].css("em") if len(by) > 1 else []
+        # Recent times read "3 小时前" with the exact time in a title attribute.
+        last_raw = (last_em.css("span::attr(title)").get() or node_text(last_em[0])) if last_em else ""
         last = parse_datetime(last_raw, self.page.crawl_time)
         meta = {
             "tid": row.attrib.get("id", "").split("_")[-1],
             "replies": to_int(row.css("td.num a::text").get()) or 0,
             "views": to_int(row.css("td.num em::text").get()),
             "author": node_text(by[0].css("cite")[0]) if by and by[0].css("cite") else "",
-            "created_raw": node_text(by[0].css("em")[0]) if by and by[0].css("em") else "",
+            "created_raw": (by[0].css("em span::attr(title)").get() or node_text(by[0].css("em")[0]))
+            if by and by[0].css("em")
+            else "",
             "last_reply_raw": last_raw,
             "last_reply_at": last.isoformat() if last else None,
             "pinned": row.attrib.get("id", "").startswith("stickthread_"),

@@ -49,21 +49,21 @@ class NewsListPage(BasePage):
             raise self.fail("no_items", f"列表区域 {region}")
         patterns = [re.compile(p) for p in self.option("follow", []) or []]
         site = self.page.site
-        out: list[Link] = []
-        seen: set[str] = set()
+        found: dict[str, tuple[bool, Link]] = {}  # url -> (anchor had text, link); text beats an icon's title
         for root in roots:
             for anchor in root.css("a[href]"):
                 url = self.absolute(anchor.attrib["href"]).split("#")[0]
-                if url in seen or not url.startswith("http"):
+                text = node_text(anchor).replace("\n", " ").strip()
+                if not url.startswith("http") or (url in found and (found[url][0] or not text)):
                     continue
-                title = (anchor.attrib.get("title") or node_text(anchor)).replace("\n", " ").strip()
+                title = text or anchor.attrib.get("title", "").strip()
                 if patterns:
                     if not any(p.search(url) for p in patterns):
                         continue
                 elif urlsplit(url).hostname != site or len(title) < 6 or not _ARTICLE_PATH.search(urlsplit(url).path):
                     continue
-                seen.add(url)
-                out.append(Link(url=url, kind="article", title=title, meta=self._date_near(anchor)))
+                found[url] = (bool(text), Link(url=url, kind="article", title=title, meta=self._date_near(anchor)))
+        out = [link for _, link in found.values()]
         if not out:
             rule = ", ".join(p.pattern for p in patterns) or "默认文章链接规则"
             raise self.fail("no_items", rule)
