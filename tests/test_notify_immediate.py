@@ -35,7 +35,7 @@ def test_immediate_mail_exact_recipients_and_content(notify_cfg: Config, store: 
     assert (report.sent, report.failed, report.waiting) == (1, 0, 0)
     (msg,) = mail_sink.messages()
     assert msg["X-Sink-Rcpt-To"] == "gongzuozu@example.gov.cn, jianceyuan@example.gov.cn, lingdao@example.gov.cn"
-    assert msg["Subject"] == "【较大(III级)预警】示例县第一中学 · 恶意传播/炒作:县一中食堂饭菜有问题?多名学生腹痛就医"
+    assert msg["Subject"] == "【较大(III级)预警】示例县第一中学·恶意传播/炒作:县一中食堂饭菜有问题?多名学生腹痛就医"
     assert msg["Message-ID"].endswith("@example.gov.cn>")
     text, html = _parts(msg)
     for part in (text, html):
@@ -102,3 +102,17 @@ def test_minor_warning_waits_for_the_digest(notify_cfg: Config, store: Store, ma
         assert s.query(OutboxRow).filter(OutboxRow.channel == "mail").count() == 0
     assert deliver_pending(store, notify_cfg, now=T0).sent == 0
     assert mail_sink.messages() == []
+
+
+def test_long_subject_survives_header_folding(notify_cfg: Config, store: Store, mail_sink: MailSink) -> None:
+    three = PostSpec("示例县二中学生打架视频流出 多校学生卷入 家长担忧校园安全问题", "示例县第二中学 学生打架",
+                     schools=["county-no2-high", "nanling-school", "county-vocational"])
+    write_event(store, "ev-fight", [three], severity="III")
+    with store.session() as s:
+        raise_warnings(s, notify_cfg, ["ev-fight"], T0)
+        payload = s.scalars(select(OutboxRow.payload)).one()
+    deliver_pending(store, notify_cfg, now=T0)
+    (msg,) = mail_sink.messages()
+    assert msg["Subject"] == payload["subject"]  # nothing lost in folding and decoding
+    assert msg["Subject"] == ("【较大(III级)预警】示例县第二中学、示例县南岭镇九年一贯制学校等3所学校·恶意传播/炒作:"
+                              "示例县二中学生打架视频流出 多校学生卷入 家长担忧校园安全…")

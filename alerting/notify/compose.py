@@ -7,7 +7,6 @@ HTML part and is never marked safe; links to originals are kept only for http(s)
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -80,6 +79,14 @@ def school_names(cfg: Config, ids: list[str]) -> list[str]:
     return [names.get(i, i) for i in ids]
 
 
+def subject_schools(names: list[str], limit: int = 2) -> str:
+    """Schools for a subject line: at most ``limit`` names, then how many in all."""
+    if not names:
+        return "未识别学校"
+    shown = "、".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown}等{len(names)}所学校"
+
+
 def warning_url(cfg: Config, warning_id: int) -> str:
     return f"{cfg.alerts.base_url.rstrip('/')}/warnings/{warning_id}"
 
@@ -92,23 +99,23 @@ def event_details(session: Session, event_id: str | None) -> tuple[list[dict[str
     """The event's posts (newest first, at most MAX_POSTS) and its strongest explanation terms."""
     if not event_id:
         return [], []
-    rows = session.execute(
+    rows = list(session.execute(
         select(PostRow, AnalysisRow).join(AnalysisRow, AnalysisRow.post_id == PostRow.id)
         .where(AnalysisRow.event_id == event_id)
-    ).all()
-    weight: Counter[str] = Counter()
+    ).tuples())
+    weight: dict[str, float] = {}
     for _, a in rows:
         for item in a.explanation or []:
             term, w = (item[0], item[1]) if isinstance(item, list | tuple) and len(item) >= 2 else (item, 1.0)
             if isinstance(term, str) and term:
-                weight[term] += abs(float(w)) if isinstance(w, int | float) else 1.0
+                weight[term] = weight.get(term, 0.0) + (abs(float(w)) if isinstance(w, int | float) else 1.0)
     rows.sort(key=lambda r: (r[0].published_at or r[0].crawled_at), reverse=True)
     posts = [
         {"title": one_line(p.title or p.content, 60), "site": p.site, "url": p.url, "link": safe_link(p.url),
          "author": p.author, "published": p.published_at or p.crawled_at}
         for p, _ in rows[:MAX_POSTS]
     ]
-    return posts, [t for t, _ in weight.most_common(MAX_TERMS)]
+    return posts, sorted(weight, key=lambda t: -weight[t])[:MAX_TERMS]
 
 
 def event_summary(session: Session, event_id: str | None) -> str:
@@ -132,13 +139,16 @@ def warning_mail(session: Session, cfg: Config, w: WarningRow, changes: list[str
     schools = school_names(cfg, list(w.schools or []))
     sev = severity_label(w.severity)
     head = f"【事态升级·{sev}预警】" if changes else f"【{sev}预警】"
-    subject = f"{head}{'、'.join(schools) or '未识别学校'} · {category_label(w.category)}:{one_line(w.title, 30)}"
+    # No ASCII spaces around the separator: Python's header folding may put a break at such a space,
+    # outside the encoded words, and readers then drop it ("学校· 恶意…").
+    subject = f"{head}{subject_schools(schools)}·{category_label(w.category)}:{one_line(w.title, 30)}"
     for p in posts:
         p["published_local"] = local(cfg, p["published"])
     return render(
         "warning", subject, w=w, title=one_line(w.title, 120), schools=schools, severity=sev,
         category=category_label(w.category), sensitivity=f"{w.sensitivity:.2f}", terms=terms, posts=posts,
-        deadline=local(cfg, w.deadline), created=local(cfg, w.created_at), url=warning_url(cfg, w.id),
+        deadline=local(cfg, w.deadline), created=local(cfg, w.created_at),
+        first_seen=local(cfg, event.first_seen if event else None), url=warning_url(cfg, w.id),
         summary=event_summary(session, w.event_id), changes=changes or [],
         post_count=event.post_count if event else 0, site_count=event.site_count if event else 0,
         reach=event.reach if event else 0, county=cfg.county.name,

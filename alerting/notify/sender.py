@@ -44,7 +44,8 @@ class DeliveryReport:
 
 def backoff(attempts: int) -> timedelta:
     """Delay after the ``attempts``-th failure (1-based)."""
-    return min(BACKOFF_BASE * (2 ** min(max(attempts - 1, 0), 16)), BACKOFF_MAX)
+    delay: timedelta = BACKOFF_BASE * (2 ** min(max(attempts - 1, 0), 16))
+    return min(delay, BACKOFF_MAX)
 
 
 def deliver_pending(store: Store, cfg: Config, now: datetime | None = None, limit: int = 200) -> DeliveryReport:
