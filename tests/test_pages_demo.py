@@ -1,0 +1,254 @@
+"""Page objects on every page family the demo sites render (built in-process from a corpus with a frozen
+clock), checked against the corpus's truth: title, text, author as shown, publish time, counts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from crawler.pages import Link, PageInput, ParseError, page_for
+from yuqing.config import load_config
+from yuqing.demo.content import DemoCorpus, DemoItem, build_corpus
+from yuqing.demo.sites import DemoSites, _truncate
+from yuqing.model import Post, PostKind
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
+BASE = "http://demo.test"
+
+
+@pytest.fixture(scope="module")
+def corpus() -> DemoCorpus:
+    return build_corpus(load_config(ROOT / "config"), now=NOW)
+
+
+@pytest.fixture(scope="module")
+def sites(corpus: DemoCorpus) -> Iterator[DemoSites]:
+    s = DemoSites(corpus)
+    s.base_url = BASE  # rendered in-process; no server needed to read the pages
+    yield s
+
+
+def fetch(sites: DemoSites, target: str, kind: str, redesign: bool = False, body: bytes | None = None, **options):
+    resp = sites.handle(target, redesign=redesign)
+    page = PageInput(
+        url=BASE + target,
+        body=resp.body if body is None else body,
+        headers={"Content-Type": resp.content_type},
+        crawled_at=NOW,
+        options=options,
+    )
+    return page_for(kind, page)
+
+
+def crawl(sites: DemoSites, start: str, kind: str, **options) -> tuple[list[Post], list[Link]]:
+    """Follow "next" links from a start page like a spider would; all posts and other links."""
+    posts: list[Post] = []
+    links: list[Link] = []
+    target: str | None = start
+    while target:
+        page = fetch(sites, target, kind, **options)
+        posts += page.posts()
+        found = page.links()
+        links += [link for link in found if link.kind != "next"]
+        nxt = next((link.url for link in found if link.kind == "next"), None)
+        target = nxt.removeprefix(BASE) if nxt else None
+    return posts, links
+
+
+def same_text(post: Post, item: DemoItem) -> bool:
+    return post.content.split() == item.text.split()
+
+
+def close(a: datetime | None, b: datetime, slack: timedelta = timedelta(minutes=1)) -> bool:
+    return a is not None and abs(a - b) <= slack
+
+
+# --- news, government, other media ---------------------------------------------------------------
+def test_every_article_page_yields_its_title_text_author_and_time(sites: DemoSites, corpus: DemoCorpus) -> None:
+    items = [i for p in ("news", "gov", "ext") for i in corpus.by_platform(p) if not i.deleted]
+    assert len(items) > 40
+    for item in items:
+        [post] = fetch(sites, item.path, "news").posts()
+        assert post.title == item.title, item.path
+        assert same_text(post, item), item.path
+        assert post.author == item.author, item.path
+        assert close(post.published_at, item.published_at), (item.path, post.published_at_raw)
+        assert post.id and post.url == BASE + item.path and post.raw_sha256
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "big5", "utf-8-meta-gb2312"])
+def test_legacy_encodings_come_out_as_correct_unicode(sites: DemoSites, corpus: DemoCorpus, encoding: str) -> None:
+    item = next(i for i in corpus.by_platform("news") if i.encoding == encoding)
+    resp = sites.handle(item.path)
+    if encoding != "utf-8-meta-gb2312":
+        assert resp.body != resp.body.decode("utf-8", "ignore").encode("utf-8")  # really not UTF-8
+    [post] = fetch(sites, item.path, "news").posts()
+    assert same_text(post, item) and post.title == item.title
+    assert "\ufffd" not in post.content + post.title
+
+
+@pytest.mark.parametrize("feed", ["/news/rss.xml", "/news/atom.xml"])
+def test_feeds_link_every_listed_article_with_its_time(sites: DemoSites, corpus: DemoCorpus, feed: str) -> None:
+    links = fetch(sites, feed, "feed").links()
+    expected = {i.path: i for i in corpus.by_platform("news") if i.encoding != "big5" and not i.deleted}
+    assert {link.url.removeprefix(BASE) for link in links} == set(expected)
+    for link in links:
+        item = expected[link.url.removeprefix(BASE)]
+        assert link.kind == "article" and link.title == item.title
+        assert datetime.fromisoformat(link.meta["published"]) == item.published_at.replace(microsecond=0)
+    assert fetch(sites, feed, "feed").posts() == []  # articles come from the article pages
+    summaries = fetch(sites, feed, "feed", feed_only=True).posts()
+    assert len(summaries) == len(links) and all(p.extra["feed_only"] for p in summaries)
+
+
+def test_government_list_pages_lead_to_every_article(sites: DemoSites, corpus: DemoCorpus) -> None:
+    _, links = crawl(sites, "/gov/list_1.html", "news_list", follow=[r"/gov/art/\d+\.html"], paginate="a.next")
+    assert [link.url.removeprefix(BASE) for link in links] == [i.path for i in corpus.by_platform("gov")]
+    assert all(link.meta["published_raw"] for link in links)
+
+
+def test_news_search_results_and_pages(sites: DemoSites, corpus: DemoCorpus) -> None:
+    word = quote(f"{corpus.county} 学校")
+    _, links = crawl(sites, f"/search/news?word={word}&pn=1", "search")
+    assert len(links) > 10  # more than one page of results
+    paths = {i.path for i in corpus.items if i.platform in ("news", "gov", "ext")}
+    assert all(link.url.removeprefix(BASE) in paths and link.title for link in links)
+    assert all(link.meta["media"] and link.meta["published"] for link in links)
+    assert fetch(sites, "/search/news?word=qqqzzz", "search").links() == []  # an honest empty result
+
+
+# --- Tieba --------------------------------------------------------------------------------------
+def test_tieba_board_and_threads(sites: DemoSites, corpus: DemoCorpus) -> None:
+    _, threads = crawl(sites, f"/tieba/f?kw={quote(corpus.tieba_board)}", "tieba_list")
+    listed = {i.number: i for i in corpus.by_platform("tieba") if not i.deleted}
+    assert {int(link.meta["tid"]) for link in threads} == set(listed)
+    for link in threads:
+        item = listed[int(link.meta["tid"])]
+        assert link.meta["replies"] == len(item.replies) and link.title == item.title
+    item = max(listed.values(), key=lambda i: len(i.replies))
+    assert len(item.replies) > 30  # its thread spans two pages
+    posts, _ = crawl(sites, f"/tieba/p/{item.number}", "tieba")
+    assert [p.floor for p in posts] == list(range(1, len(item.replies) + 2))
+    first, replies = posts[0], posts[1:]
+    assert first.kind is PostKind.thread and same_text(first, item) and first.author == item.author
+    assert first.metrics.comments == len(item.replies) and close(first.published_at, item.published_at)
+    for post, reply in zip(replies, item.replies, strict=True):
+        assert post.kind is PostKind.reply and post.thread_id == first.id and post.title == item.title
+        assert post.content.split() == reply.text.split() and post.author == reply.author
+        assert close(post.published_at, reply.published_at)
+    assert len({p.id for p in posts}) == len(posts)
+
+
+# --- Discuz! ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mobile", ["", "&mobile=2"])
+def test_discuz_board_and_threads_in_both_templates(sites: DemoSites, corpus: DemoCorpus, mobile: str) -> None:
+    _, threads = crawl(sites, f"/bbs/forum.php?mod=forumdisplay&fid=2{mobile}", "discuz_list")
+    listed = {i.number: i for i in corpus.by_platform("discuz") if not i.deleted}
+    assert {int(link.url.rsplit("=", 1)[1]) for link in threads} == set(listed)
+    item = max(listed.values(), key=lambda i: len(i.replies))
+    posts, _ = crawl(sites, f"/bbs/forum.php?mod=viewthread&tid={item.number}{mobile}", "discuz")
+    assert [p.floor for p in posts] == list(range(1, len(item.replies) + 2))
+    assert same_text(posts[0], item) and posts[0].kind is PostKind.thread and posts[0].author == item.author
+    for post, reply in zip(posts[1:], item.replies, strict=True):
+        assert post.thread_id == posts[0].id and post.content.split() == reply.text.split()
+        assert post.author == reply.author and close(post.published_at, reply.published_at)
+
+
+def test_discuz_desktop_and_touch_give_the_same_posts(sites: DemoSites, corpus: DemoCorpus) -> None:
+    item = corpus.by_platform("discuz")[0]
+    desktop = fetch(sites, f"/bbs/forum.php?mod=viewthread&tid={item.number}", "discuz").posts()
+    touch = fetch(sites, f"/bbs/forum.php?mod=viewthread&tid={item.number}&mobile=2", "discuz").posts()
+    assert [(p.id, p.content, p.author, p.published_at) for p in desktop] == [
+        (p.id, p.content, p.author, p.published_at) for p in touch
+    ]
+
+
+# --- Weibo --------------------------------------------------------------------------------------
+def weibo_search(county: str, page: int = 1) -> str:
+    containerid = quote(f"100103type=1&q={county}", safe="")
+    return f"/weibo/api/container/getIndex?containerid={containerid}&page_type=searchall&page={page}"
+
+
+def test_weibo_search_cards_counts_and_long_text(sites: DemoSites, corpus: DemoCorpus) -> None:
+    posts, links = crawl(sites, weibo_search(corpus.county), "weibo")
+    by_bid = {i.bid: i for i in corpus.by_platform("weibo")}
+    assert len(posts) >= 10
+    for post in posts:
+        item = by_bid[post.url.rsplit("/", 1)[1]]
+        assert post.author == item.author and post.kind is PostKind.weibo
+        assert (post.metrics.reposts, post.metrics.comments, post.metrics.likes) == (
+            item.reposts, item.comments, item.likes,
+        )
+        # created_at shows minutes, "昨天 HH:MM" or only a day ("11-28"): a day of slack covers all forms
+        assert close(post.published_at, item.published_at, timedelta(days=1)), post.published_at_raw
+        if not post.extra.get("long_text"):
+            assert post.content.split("\n//@")[0].split() == item.text.split()
+    extends = [link for link in links if link.kind == "extend"]
+    assert extends
+    for link in extends:
+        [full] = fetch(sites, link.url.removeprefix(BASE), "weibo_extend", post=link.meta["post"]).posts()
+        item = by_bid[full.url.rsplit("/", 1)[1]]
+        assert full.id == link.meta["post"]["id"] and full.content.split("\n//@")[0].split() == item.text.split()
+        assert full.extra["long_text_complete"]
+
+
+def test_weibo_past_the_last_page_is_the_end_not_an_error(sites: DemoSites, corpus: DemoCorpus) -> None:
+    page = fetch(sites, weibo_search(corpus.county, 99), "weibo")
+    assert page.posts() == [] and page.links() == []
+
+
+# --- faults: redesign, truncation ------------------------------------------------------------------
+def fault_targets(corpus: DemoCorpus) -> list[tuple[str, str]]:
+    tieba = corpus.by_platform("tieba")[0].number
+    discuz = corpus.by_platform("discuz")[0].number
+    return [
+        ("tieba_list", f"/tieba/f?kw={quote(corpus.tieba_board)}"),
+        ("tieba", f"/tieba/p/{tieba}"),
+        ("discuz_list", "/bbs/forum.php?mod=forumdisplay&fid=2"),
+        ("discuz", f"/bbs/forum.php?mod=viewthread&tid={discuz}"),
+        ("discuz", f"/bbs/forum.php?mod=viewthread&tid={discuz}&mobile=2"),
+        ("search", f"/search/news?word={quote(corpus.county)}"),
+        ("weibo", weibo_search(corpus.county)),
+    ]
+
+
+def test_a_redesigned_page_raises_no_items(sites: DemoSites, corpus: DemoCorpus) -> None:
+    for kind, target in fault_targets(corpus):
+        page = fetch(sites, target, kind, redesign=True)
+        with pytest.raises(ParseError) as err:
+            page.posts()
+            page.links()
+        assert err.value.reason == "no_items", (kind, target)
+        assert "改版" in str(err.value)
+
+
+def test_a_redesigned_list_with_configured_rules_raises_no_items(sites: DemoSites) -> None:
+    page = fetch(sites, "/gov/list_1.html", "news_list", redesign=True, follow=[r"/gov/article/\d+"])
+    with pytest.raises(ParseError) as err:
+        page.links()
+    assert err.value.reason == "no_items"
+
+
+def test_a_truncated_page_raises_truncated(sites: DemoSites, corpus: DemoCorpus) -> None:
+    targets = [*fault_targets(corpus), ("news", corpus.by_platform("news")[0].path), ("feed", "/news/rss.xml")]
+    for kind, target in targets:
+        cut = _truncate(sites.handle(target).body)
+        page = fetch(sites, target, kind, body=cut)
+        with pytest.raises(ParseError) as err:
+            page.posts()
+            page.links()
+        assert err.value.reason == "truncated", (kind, target)
+
+
+def test_deleted_thread_and_missing_board_are_typed(sites: DemoSites, corpus: DemoCorpus) -> None:
+    with pytest.raises(ParseError) as err:
+        fetch(sites, "/tieba/p/1", "tieba").posts()
+    assert err.value.reason == "deleted"
+    with pytest.raises(ParseError) as err:
+        fetch(sites, "/bbs/forum.php?mod=viewthread&tid=1", "discuz").posts()
+    assert err.value.reason == "deleted" and "不存在" in str(err.value)
