@@ -9,6 +9,8 @@ mark and no cards means the page was captured before rendering (ParseError "no_i
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
 from crawler.pages.base import BasePage, Link, node_text, to_int
 from crawler.pages.dates import parse_datetime
 from crawler.pages.guards import check_page
@@ -30,7 +32,9 @@ class WeiboRenderedPage(BasePage):
         posts: list[Post] = []
         for card in cards:
             texts = card.css(".weibo-main > .weibo-text")
-            text = weibo_html_to_text("".join(texts[0].xpath("node()").getall())) if texts else ""
+            html = "".join(texts[0].xpath("node()").getall()) if texts else ""
+            text = weibo_html_to_text(html)
+            cut = ">全文</a>" in html  # m.weibo.cn cuts long weibos at 140 characters
             retweet = card.css(".retweet .weibo-text")
             if retweet:
                 text = f"{text}\n//{node_text(retweet[0])}"
@@ -47,10 +51,17 @@ class WeiboRenderedPage(BasePage):
                     published_at=parse_datetime(raw_time, self.page.crawl_time),
                     published_at_raw=raw_time,
                     metrics=Metrics(reposts=counts.get("转发"), comments=counts.get("评论"), likes=counts.get("赞")),
-                    extra={"mid": card.attrib["data-mid"], "rendered": True},
+                    extra={"mid": card.attrib["data-mid"], "rendered": True, **({"long_text": True} if cut else {})},
                 )
             )
         return posts
 
     def links(self) -> list[Link]:
-        return []
+        """Long-text links for cards cut with "全文" (``options["extend_url"]`` as on WeiboSearchPage)."""
+        template = self.option("extend_url") or urljoin(self.url, "statuses/extend?id={id}")
+        out = []
+        for post in self.posts():
+            if post.extra.get("long_text"):
+                meta = {"id": post.extra["mid"], "post": post.model_dump(mode="json")}
+                out.append(Link(url=template.format(id=post.extra["mid"]), kind="extend", meta=meta))
+        return out
