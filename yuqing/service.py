@@ -21,7 +21,7 @@ from apscheduler.job import Job
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -175,6 +175,16 @@ def sync_jobs(scheduler: BaseScheduler, specs: list[JobSpec], now: datetime) -> 
         )
         changes.append(f"{'changed' if job is not None else 'added'} {spec.id} {spec.trigger}")
     return changes
+
+
+class _Scheduler(BackgroundScheduler):
+    """APScheduler wakes its loop once more on shutdown and would submit due jobs to executors already
+    shut down (logging a spurious error and advancing the job); a stopped scheduler runs nothing."""
+
+    def _process_jobs(self) -> float | None:
+        if self.state == STATE_STOPPED:
+            return None
+        return super()._process_jobs()  # type: ignore[no-any-return]
 
 
 def jobstore_url(cfg: Config) -> str:

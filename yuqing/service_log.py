@@ -56,4 +56,5 @@ def setup_logging(data_dir: Path, timezone: str, level: int = logging.INFO) -> P
     root.setLevel(level)
     # APScheduler logs every job start at INFO; keep its warnings (misfires, max instances) only.
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # "Context impl SQLiteImpl" on every migrate check
     return path

@@ -24,8 +24,10 @@ MAIL_LATE = timedelta(minutes=15)
 MAIL_FAILED_ATTEMPTS = 3
 # The index may lag (Elasticsearch restarts); an hour behind is worth telling the administrator.
 INDEX_LATE = timedelta(hours=1)
-FAILED_STATES = ("failed", "killed", "timeout")
-STATUS_ZH = {"ok": "成功", "failed": "失败", "killed": "超时终止", "timeout": "超时终止", "running": "运行中"}
+# Run results (crawler.runner.CrawlResult.status) that need the administrator's attention.
+FAILED_STATES = ("failed", "killed", "timeout", "degraded", "blocked", "login_expired")
+STATUS_ZH = {"ok": "成功", "failed": "失败", "killed": "超时终止", "timeout": "超时终止", "running": "运行中",
+             "degraded": "部分失败", "blocked": "被网站封禁", "login_expired": "登录已失效"}
 
 
 @dataclass
