@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -80,3 +81,19 @@ def test_roster_exhausted_stops(notify_cfg: Config, store: Store, mail_sink: Mai
         _run(store, notify_cfg, T0 + timedelta(hours=h))
     assert [to for to, _ in _reminders(mail_sink)] == ["chen@example.gov.cn", "liu@example.gov.cn",
                                                         "lingdao@example.gov.cn"]
+
+
+def test_escalation_is_marked_in_the_queue(cfg: Config, web_store: Store, client_as: Any) -> None:
+    from tests.plugins.web import seed_warning
+    from yuqing.model import utcnow
+
+    now = utcnow()
+    with web_store.session() as s:
+        wid = seed_warning(s, cfg, severity="II", category="incident", created_at=now - timedelta(minutes=90))
+    with web_store.session() as s:
+        assert enqueue_reminders(s, cfg, now) == 1
+    page = client_as("officer_chen").get("/queue")
+    (row,) = [r for r in page.text.split("</tr>") if f'href="/warnings/{wid}"' in r]
+    assert "已催办 1 次" in row
+    history = client_as("officer_chen").get(f"/warnings/{wid}").text
+    assert "逾期/未确认,提醒下一值班人" in history
