@@ -62,8 +62,10 @@ class PageSave:
     ids: list[str] = field(default_factory=list)
 
 
-def url_hash(url: str) -> str:
-    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+def url_hash(url: str, source_id: str) -> str:
+    """The seen_urls key: per source, since two sources may fetch the same URL (a feed and a search) and
+    each needs its own memory of it."""
+    return hashlib.sha256(f"{source_id}\n{url}".encode()).hexdigest()
 
 
 def _record(row: SourceRunRow) -> RunRecord:
@@ -152,7 +154,7 @@ def _touch_seen(
     s: Any, source_id: str, url: str, fingerprint: str, item_count: int, next_visit: datetime | None,
     now: datetime,
 ) -> None:
-    key = url_hash(url)
+    key = url_hash(url, source_id)
     row = s.get(SeenUrlRow, key)
     if row is None:
         s.add(SeenUrlRow(url_hash=key, url=url, source=source_id, first_seen=now, last_fetched=now,
