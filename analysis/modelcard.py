@@ -1,0 +1,154 @@
+"""The model card (MODEL_CARD.md) written next to every trained model: data, metrics, limits, changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yuqing.model import CATEGORY_LABELS, Category
+
+LIMITS = [
+    "In-domain training data is generated from hand-written cores (analysis/data/generate_corpus.py): it "
+    "covers the registers of Weibo, forums, news and message boards, but not the full variety of real posts. "
+    "The test split holds out whole cores, so it measures substance the model never saw, in familiar "
+    "wrappers; real posts will score lower. Reviewers' verdicts (`yuqing train --with-feedback`) are the "
+    "way to close that gap.",
+    "COLD (race/region/gender offensive language) teaches the attack/abuse facet only; its topics are not "
+    "schools, so its figure says how well insults and attacks are recognised, not how well school rumours are.",
+    "The classifier judges the text alone; whether it is about one of our schools is school matching's job.",
+    "Sarcasm, long threads mixing several voices, images and videos (only their captions are seen) and "
+    "dialect or heavy internet slang are weak spots of a bag-of-n-grams model.",
+    "Fabrication (rumour, defamation) cannot be verified from text: the model recognises the manner of "
+    "rumours and attacks (unverified claims, insults, calls to spread or gather), not whether a claim is false.",
+]
+
+
+def _f(v: Any) -> str:
+    return "–" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def _metrics_section(title: str, m: dict[str, Any]) -> list[str]:
+    lines = [f"### {title} (n = {m['n']})", ""]
+    s = m["sensitive"]
+    lines += [
+        f"Sensitive at threshold {m['threshold']}: recall **{_f(s['recall'])}**, precision {_f(s['precision'])}, "
+        f"Brier score {_f(s['brier'])} ({s['positives']} sensitive).",
+        "",
+        "| category | precision | recall | F1 | support |",
+        "|---|---|---|---|---|",
+    ]
+    c = m["category"]
+    for label, row in c["per_class"].items():
+        lines.append(f"| {label} | {_f(row['precision'])} | {_f(row['recall'])} | {_f(row['f1'])} | {row['support']} |")
+    lines += ["", f"Category macro-F1 **{_f(c['macro_f1'])}**, accuracy {_f(c['accuracy'])}.", ""]
+    lines += ["Confusion matrix (rows: truth, columns: prediction):", ""]
+    lines.append("| | " + " | ".join(c["labels"]) + " |")
+    lines.append("|---" * (len(c["labels"]) + 1) + "|")
+    for label, row in zip(c["labels"], c["confusion"], strict=True):
+        lines.append(f"| **{label}** | " + " | ".join(str(v) for v in row) + " |")
+    lines += ["", "Reliability of the sensitivity (calibration):", "", "| bin | posts | mean predicted | observed |",
+              "|---|---|---|---|"]
+    for lo, n, pred, obs in s["reliability"]:
+        lines.append(f"| {lo:.1f}–{lo + 0.1:.1f} | {n} | {pred:.3f} | {obs:.3f} |")
+    return lines + [""]
+
+
+def render_card(state: dict[str, Any], metrics: dict[str, Any], previous: dict[str, Any] | None = None) -> str:
+    """Markdown for MODEL_CARD.md. ``metrics``: {"test": …, "cold_dev": …, "cold_attack": …, "top_terms": …}."""
+    data = state["data"]
+    out = [
+        f"# Model card: {state['version']}",
+        "",
+        "Text classifier of yuqing (public-opinion monitoring for a county education bureau): a calibrated "
+        "probability that a post needs the working group's attention (sensitivity), one of the bureau's "
+        "categories, and the terms that pushed the score. Written by `yuqing train`; checked by `yuqing evaluate`.",
+        "",
+        "## Categories",
+        "",
+    ]
+    out += [f"- `{c.value}` {CATEGORY_LABELS[c]}" for c in Category]
+    out += [
+        "",
+        "## Model",
+        "",
+        "- Features: character 1–3-grams hashed into 2^18 columns (numpy over code points) + a word vocabulary "
+        "from rjieba tokens; idf-weighted, L2-normalised per block. Digits read as 0, full-width as half-width.",
+        "- Heads (logistic regression, lbfgs, fixed seed): sensitivity (binary), category (5 classes, "
+        "balanced), attack (binary, COLD).",
+        "- Stackers fitted on held-out data (in-domain calibration split + COLD holdout): Platt calibration of the "
+        "sensitivity and of the category, each also reading the attack head's score.",
+        f"- Alert threshold {state['threshold']}; attack threshold {state['attack_threshold']} (best macro-F1 on "
+        "the COLD holdout).",
+        "",
+        "## Data",
+        "",
+        f"Seed {data['seed']}. SHA-256 of all data: `{data['data_sha256']}`.",
+        "",
+        "| file | SHA-256 |",
+        "|---|---|",
+    ]
+    out += [f"| {name} | `{digest}` |" for name, digest in data["files"].items()]
+    out += ["", "| part | examples |", "|---|---|"]
+    out += [f"| {k} | {v} |" for k, v in data["counts"].items()]
+    out += [""]
+    out += [f"> {n}" for n in data.get("notes", [])]
+    out += [
+        "",
+        "- In-domain corpus: analysis/data/corpus/in_domain.jsonl, labelled by analysis/data/LABELLING.md, split "
+        "by core (group) into train 60 % / calibration 20 % / test 20 %.",
+        "- COLD (thu-coai/COLDataset, Apache-2.0): offensive → attack / fabrication, safe → none; dev.csv is never "
+        "trained on. Used from ../shared/datasets at training time, not copied into the project.",
+        "",
+        "## Evaluation on data the model never saw",
+        "",
+    ]
+    out += _metrics_section("In-domain test split (held-out cores)", metrics["test"])
+    if metrics.get("cold_attack"):
+        a = metrics["cold_attack"]
+        out += [
+            f"### COLD dev (n = {a['n']}): attack facet",
+            "",
+            f"Attack head macro-F1 **{_f(a['attack_macro_f1'])}** (accuracy {_f(a['attack_accuracy'])}) at "
+            f"threshold {a['attack_threshold']}; the whole model's sensitive/not decision reaches macro-F1 "
+            f"{_f(a['model_sensitive_macro_f1'])} on the same posts.",
+            "",
+        ]
+    if metrics.get("extra"):
+        for name, m in metrics["extra"].items():
+            out += _metrics_section(name, m)
+    out += ["## Top terms per class (word features; character n-grams are hashed)", ""]
+    for cls, terms in metrics.get("top_terms", {}).items():
+        out.append(f"- **{cls}**: " + "、".join(t for t, _ in terms))
+    out += ["", "## Limits", ""]
+    out += [f"- {line}" for line in LIMITS]
+    if previous is not None:
+        out += ["", "## Changes since the previous model", ""]
+        out += changes(previous, {"version": state["version"], "data": data, "metrics": metrics})
+    return "\n".join(out) + "\n"
+
+
+def changes(previous: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """What moved between two trainings: data counts and the headline figures."""
+    lines = [f"Previous: {previous.get('version', '?')} → now: {current['version']}.", ""]
+    lines += ["| figure | before | after |", "|---|---|---|"]
+    pc, cc = previous.get("data", {}).get("counts", {}), current["data"]["counts"]
+    for key in sorted(set(pc) | set(cc)):
+        if pc.get(key) != cc.get(key):
+            lines.append(f"| {key} | {pc.get(key, '–')} | {cc.get(key, '–')} |")
+    pm, cm = previous.get("metrics", {}), current["metrics"]
+
+    def fig(m: dict[str, Any], *path: str) -> Any:
+        for p in path:
+            if not isinstance(m, dict) or p not in m:
+                return None
+            m = m[p]
+        return m
+
+    for label, path in [
+        ("test sensitive recall", ("test", "sensitive", "recall")),
+        ("test sensitive precision", ("test", "sensitive", "precision")),
+        ("test Brier", ("test", "sensitive", "brier")),
+        ("test category macro-F1", ("test", "category", "macro_f1")),
+        ("COLD dev attack macro-F1", ("cold_attack", "attack_macro_f1")),
+    ]:
+        lines.append(f"| {label} | {_f(fig(pm, *path))} | {_f(fig(cm, *path))} |")
+    return lines

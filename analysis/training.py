@@ -1,0 +1,486 @@
+"""Training data and training: corpus loading, held-out splits, data hashes, fitting, metrics.
+
+Reproducible by construction: every split and sample is drawn from a seeded generator over data read in
+file order, the solvers are deterministic, and the SHA-256 of every data file goes into the model card.
+
+Data:
+- the in-domain corpus (analysis/data/corpus/*.jsonl), split by *group* (the hand-written core a post was
+  built from) into train / calibration / test, so the test split measures substance never seen in training;
+- COLD (../shared/datasets/cold, when present): train.csv teaches the attack facet; a seeded part of it
+  is held out for the calibration stackers; dev.csv is never trained on (it is the COLD figure);
+- reviewers' labels (plain records passed in by the command layer), added to the training split.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+
+from analysis.classifier import CATEGORIES, FORMAT, Classifier
+from analysis.features import TextFeatures, tokenize
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CORPUS_DIR = Path(__file__).parent / "data" / "corpus"
+SEED = 20261130
+COLD_BASE_SAMPLE = 4000  # COLD posts mixed into the in-domain heads (real people's writing)
+COLD_HOLDOUT = 3000  # COLD posts held out of every head, for the calibration stackers
+FEEDBACK_WEIGHT = 2.0  # a reviewer's verdict counts twice a generated example
+
+
+@dataclass
+class Example:
+    text: str
+    category: str
+    sensitive: bool
+    group: str = ""
+    register: str = ""
+    source: str = ""
+    weight: float = 1.0
+
+
+@dataclass
+class TrainingData:
+    train: list[Example]
+    calib: list[Example]
+    test: list[Example]
+    cold_train: list[Example] = field(default_factory=list)
+    cold_holdout: list[Example] = field(default_factory=list)
+    cold_dev: list[Example] = field(default_factory=list)
+    feedback: list[Example] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # path → sha256
+    notes: list[str] = field(default_factory=list)
+
+    def data_hash(self) -> str:
+        h = hashlib.sha256()
+        for path, digest in sorted(self.files.items()):
+            h.update(f"{Path(path).name}:{digest}\n".encode())
+        return h.hexdigest()
+
+
+# --- reading ------------------------------------------------------------------------------------------
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def example_from_record(rec: dict[str, Any], source: str = "") -> Example:
+    """A labelled record: {"text" or "content" (+ optional "title"), "category", optional "sensitive"}."""
+    text = rec.get("text") or rec.get("content") or ""
+    title = rec.get("title") or ""
+    if title and not str(text).startswith(title):
+        text = f"{title}\n{text}"
+    category = str(rec.get("category") or "none")
+    if category not in CATEGORIES:
+        raise ValueError(f"未知类别 {category!r}(应为 {', '.join(CATEGORIES)} 之一)")
+    sensitive = bool(rec["sensitive"]) if rec.get("sensitive") is not None else category != "none"
+    return Example(
+        text=str(text),
+        category=category,
+        sensitive=sensitive,
+        group=str(rec.get("group") or ""),
+        register=str(rec.get("register") or ""),
+        source=source or str(rec.get("source") or ""),
+    )
+
+
+def load_jsonl(path: Path) -> list[Example]:
+    """Labelled JSON Lines; a line without text is an error with its line number."""
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for no, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                ex = example_from_record(rec, source=path.name)
+            except (json.JSONDecodeError, ValueError) as exc:
+                raise ValueError(f"{path}:{no}: {exc}") from exc
+            if not ex.text.strip():
+                raise ValueError(f"{path}:{no}: 没有文本(text 或 content)")
+            out.append(ex)
+    return out
+
+
+def corpus_files(corpus_dir: Path = CORPUS_DIR) -> list[Path]:
+    return sorted(corpus_dir.glob("*.jsonl"))
+
+
+def datasets_root() -> Path | None:
+    """../shared/datasets beside the project (or $YUQING_DATASETS); None when absent."""
+    env = os.environ.get("YUQING_DATASETS")
+    root = Path(env) if env else PROJECT_ROOT.parent / "shared" / "datasets"
+    return root if (root / "cold" / "train.csv").is_file() else None
+
+
+def load_cold(path: Path, limit: int | None = None) -> list[Example]:
+    """COLD rows: label 1 (offensive) → fabrication, 0 → none."""
+    out = []
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        for row in csv.DictReader(fh):
+            text = (row.get("TEXT") or "").strip()
+            if not text:
+                continue
+            offensive = row.get("label", "0").strip() == "1"
+            out.append(
+                Example(
+                    text=text,
+                    category="fabrication" if offensive else "none",
+                    sensitive=offensive,
+                    group=f"cold-{row.get('topic', '')}",
+                    register="cold",
+                    source=f"COLD {path.name}",
+                )
+            )
+            if limit is not None and len(out) >= limit:
+                break
+    return out
+
+
+# --- splitting ----------------------------------------------------------------------------------------
+
+
+def _stable(key: str, seed: int) -> str:
+    return hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()
+
+
+def split_by_group(
+    examples: Sequence[Example], seed: int = SEED, calib: float = 0.2, test: float = 0.2
+) -> tuple[list[Example], list[Example], list[Example]]:
+    """Train / calibration / test with whole groups on one side, about the same share per category."""
+    groups_by_cat: dict[str, list[str]] = {}
+    for ex in examples:
+        g = ex.group or _stable(ex.text, 0)[:16]
+        if g not in groups_by_cat.setdefault(ex.category, []):
+            groups_by_cat[ex.category].append(g)
+    side: dict[str, str] = {}
+    for groups in groups_by_cat.values():
+        ordered = sorted(groups, key=lambda g: _stable(g, seed))
+        n_test = max(1, round(len(ordered) * test)) if len(ordered) >= 3 else 0
+        n_calib = max(1, round(len(ordered) * calib)) if len(ordered) >= 3 else 0
+        for i, g in enumerate(ordered):
+            side[g] = "test" if i < n_test else "calib" if i < n_test + n_calib else "train"
+    parts: dict[str, list[Example]] = {"train": [], "calib": [], "test": []}
+    for ex in examples:
+        parts[side[ex.group or _stable(ex.text, 0)[:16]]].append(ex)
+    return parts["train"], parts["calib"], parts["test"]
+
+
+def prepare_data(
+    corpus: Sequence[Path] | None = None,
+    datasets: Path | None = None,
+    feedback: Iterable[dict[str, Any]] = (),
+    seed: int = SEED,
+    use_cold: bool = True,
+    limit: int | None = None,
+) -> TrainingData:
+    """Everything training needs, read and split; ``limit`` keeps a small subset (for fast tests)."""
+    files = list(corpus) if corpus is not None else corpus_files()
+    examples: list[Example] = []
+    hashes: dict[str, str] = {}
+    for path in files:
+        examples.extend(load_jsonl(path))
+        hashes[str(path)] = sha256_file(path)
+    if limit is not None:
+        examples = random.Random(seed).sample(examples, k=min(limit, len(examples)))
+    train, calib, test = split_by_group(examples, seed)
+    data = TrainingData(train=train, calib=calib, test=test, files=hashes)
+    if use_cold and datasets is not None:
+        cold_all = load_cold(datasets / "cold" / "train.csv")
+        data.cold_dev = load_cold(datasets / "cold" / "dev.csv")
+        for name in ("train.csv", "dev.csv"):
+            data.files[str(datasets / "cold" / name)] = sha256_file(datasets / "cold" / name)
+        rng = random.Random(seed)
+        order = list(range(len(cold_all)))
+        rng.shuffle(order)
+        holdout_n = COLD_HOLDOUT if limit is None else min(COLD_HOLDOUT, limit)
+        data.cold_holdout = [cold_all[i] for i in order[:holdout_n]]
+        rest = [cold_all[i] for i in order[holdout_n:]]
+        data.cold_train = rest if limit is None else rest[: limit * 2]
+        if limit is not None:
+            data.cold_dev = data.cold_dev[:limit]
+    elif use_cold:
+        data.notes.append("未找到 ../shared/datasets(COLD):只用项目内语料训练,攻击/辱骂维度没有外部数据。")
+    fb = [example_from_record(r, source="reviewer") for r in feedback]
+    for ex in fb:
+        ex.weight = FEEDBACK_WEIGHT
+    data.feedback = fb
+    if fb:
+        canon = json.dumps([[e.text, e.category, e.sensitive] for e in fb], ensure_ascii=False, sort_keys=True)
+        data.files["reviewer-labels"] = hashlib.sha256(canon.encode()).hexdigest()
+    return data
+
+
+# --- fitting ------------------------------------------------------------------------------------------
+
+
+def _lr(c: float, balanced: bool, seed: int, max_iter: int = 2000) -> LogisticRegression:
+    return LogisticRegression(
+        C=c, class_weight="balanced" if balanced else None, max_iter=max_iter, random_state=seed, solver="lbfgs"
+    )
+
+
+def _weights(examples: Sequence[Example], total: float | None = None) -> np.ndarray:
+    w = np.array([e.weight for e in examples], dtype=float)
+    if total is not None and w.sum() > 0:
+        w *= total / w.sum()
+    return w
+
+
+def fit(data: TrainingData, seed: int = SEED, today: date | None = None) -> dict[str, Any]:
+    """The model state (see analysis.classifier) from prepared data."""
+    rng = random.Random(seed)
+    in_domain = data.train + data.feedback
+    cold_base = rng.sample(data.cold_train, k=min(COLD_BASE_SAMPLE, len(data.cold_train)))
+    base = in_domain + cold_base
+    all_texts = [e.text for e in base] + [e.text for e in data.cold_train] + [e.text for e in data.calib]
+    token_cache = {t: tokenize(t) for t in dict.fromkeys(all_texts + [e.text for e in data.cold_holdout])}
+
+    def X(examples: Sequence[Example]) -> sp.csr_matrix:
+        texts = [e.text for e in examples]
+        return features.transform(texts, [token_cache.get(t) or tokenize(t) for t in texts])
+
+    features = TextFeatures()
+    fit_texts = list(dict.fromkeys(e.text for e in base + data.cold_train))
+    features.fit(fit_texts, [token_cache[t] for t in fit_texts])
+
+    # the in-domain heads: COLD weighs half of the in-domain data in total
+    w_base = np.concatenate([_weights(in_domain), _weights(cold_base, total=0.5 * len(in_domain))])
+    x_base = X(base)
+    y_sens = np.array([int(e.sensitive) for e in base])
+    y_cat = np.array([e.category for e in base])
+    sensitive = _lr(4.0, True, seed).fit(x_base, y_sens, sample_weight=w_base)
+    category = _lr(4.0, True, seed).fit(x_base, y_cat, sample_weight=w_base)
+
+    # the attack head: COLD train minus the holdout (or the in-domain fabrication facet without COLD)
+    attack_set = data.cold_train or in_domain
+    y_att = np.array([int(e.category == "fabrication") for e in attack_set])
+    attack = _lr(2.0, True, seed).fit(X(attack_set), y_att)
+
+    # the stackers: calibration split + COLD holdout, never seen by the heads
+    stack_set = data.calib + data.cold_holdout
+    w_stack = np.concatenate(
+        [_weights(data.calib), _weights(data.cold_holdout, total=0.5 * len(data.calib))]
+    ) if data.cold_holdout else _weights(data.calib)
+    x_stack = X(stack_set)
+    d_att = attack.decision_function(x_stack)
+    stack_s = LogisticRegression(C=10.0, max_iter=1000, random_state=seed).fit(
+        np.column_stack([sensitive.decision_function(x_stack), d_att]),
+        np.array([int(e.sensitive) for e in stack_set]),
+        sample_weight=w_stack,
+    )
+    stack_c = LogisticRegression(C=10.0, max_iter=2000, random_state=seed).fit(
+        np.column_stack([category.decision_function(x_stack), d_att]),
+        np.array([e.category for e in stack_set]),
+        sample_weight=w_stack,
+    )
+    attack_threshold = _best_threshold(attack.predict_proba(X(data.cold_holdout))[:, 1], data.cold_holdout)
+
+    day = (today or date.today()).strftime("%Y.%m.%d")
+    return {
+        "format": FORMAT,
+        "version": f"yuqing-clf {day}-{data.data_hash()[:8]}",
+        "threshold": 0.5,
+        "attack_threshold": attack_threshold,
+        "features": features.to_state(),
+        "attack": attack,
+        "sensitive": sensitive,
+        "category": category,
+        "stack_sensitive": stack_s,
+        "stack_category": stack_c,
+        "data": {
+            "files": {Path(p).name if p != "reviewer-labels" else p: h for p, h in sorted(data.files.items())},
+            "data_sha256": data.data_hash(),
+            "seed": seed,
+            "counts": {
+                "in_domain_train": len(data.train),
+                "in_domain_calibration": len(data.calib),
+                "in_domain_test": len(data.test),
+                "cold_train_attack_head": len(data.cold_train),
+                "cold_in_domain_heads": len(cold_base),
+                "cold_holdout_calibration": len(data.cold_holdout),
+                "cold_dev": len(data.cold_dev),
+                "reviewer_labels": len(data.feedback),
+            },
+            "notes": list(data.notes),
+        },
+    }
+
+
+def _best_threshold(p: np.ndarray, examples: Sequence[Example]) -> float:
+    """The attack-probability cut with the best macro-F1 on held-out COLD (0.5 when there is none)."""
+    if len(examples) == 0:
+        return 0.5
+    y = np.array([int(e.sensitive) for e in examples])
+    best, best_f1 = 0.5, -1.0
+    for t in np.arange(0.2, 0.81, 0.02):
+        f1 = _macro_f1(y, (p >= t).astype(int), [0, 1])
+        if f1 > best_f1 + 1e-9:
+            best, best_f1 = float(round(t, 2)), f1
+    return best
+
+
+# --- metrics ------------------------------------------------------------------------------------------
+
+
+def _macro_f1(y: np.ndarray, pred: np.ndarray, labels: Sequence[Any]) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y, pred, labels=list(labels), average="macro", zero_division=0))
+
+
+def evaluate(clf: Classifier, examples: Sequence[Example], batch: int = 2000) -> dict[str, Any]:
+    """Category and sensitivity metrics of ``clf`` on labelled examples (plain values, for the card)."""
+    from sklearn.metrics import brier_score_loss, confusion_matrix, precision_recall_fscore_support
+
+    sens_parts, cat_parts, att_parts = [], [], []
+    for i in range(0, len(examples), batch):
+        chunk = [e.text for e in examples[i : i + batch]]
+        s = clf.scores(chunk)
+        sens_parts.append(s["sensitivity"])
+        cat_parts.append(s["category"])
+        att_parts.append(s["attack"])
+    sens = np.concatenate(sens_parts) if sens_parts else np.zeros(0)
+    cat_p = np.vstack(cat_parts) if cat_parts else np.zeros((0, 5))
+    y_sens = np.array([int(e.sensitive) for e in examples])
+    y_cat = [e.category for e in examples]
+    pred_sens = sens >= clf.threshold
+    sensitive_idx = np.argmax(cat_p[:, :4], axis=1) if len(cat_p) else np.zeros(0, dtype=int)
+    pred_cat = [CATEGORIES[int(k)] if flag else "none" for k, flag in zip(sensitive_idx, pred_sens, strict=True)]
+    present = [c for c in CATEGORIES if c in set(y_cat) | set(pred_cat)]
+    p, r, f, s = precision_recall_fscore_support(y_cat, pred_cat, labels=present, zero_division=0)
+    tp = int(((y_sens == 1) & pred_sens).sum())
+    fn = int(((y_sens == 1) & ~pred_sens).sum())
+    fp = int(((y_sens == 0) & pred_sens).sum())
+    bins = []
+    for lo in np.arange(0.0, 1.0, 0.1):
+        sel = (sens >= lo) & (sens < lo + 0.1 if lo < 0.9 else sens <= 1.0)
+        if sel.any():
+            bins.append([round(float(lo), 1), int(sel.sum()), round(float(sens[sel].mean()), 3),
+                         round(float(y_sens[sel].mean()), 3)])
+    return {
+        "n": len(examples),
+        "threshold": clf.threshold,
+        "sensitive": {
+            "recall": round(tp / (tp + fn), 4) if tp + fn else None,
+            "precision": round(tp / (tp + fp), 4) if tp + fp else None,
+            "positives": int(y_sens.sum()),
+            "brier": round(float(brier_score_loss(y_sens, sens)), 4) if len(set(y_sens.tolist())) > 1 else None,
+            "reliability": bins,  # [bin low, count, mean predicted, observed rate]
+        },
+        "category": {
+            "labels": present,
+            "per_class": {c: {"precision": round(float(p[k]), 4), "recall": round(float(r[k]), 4),
+                              "f1": round(float(f[k]), 4), "support": int(s[k])} for k, c in enumerate(present)},
+            "macro_f1": round(float(np.mean(f)), 4) if len(f) else None,
+            "accuracy": round(float(np.mean([a == b for a, b in zip(y_cat, pred_cat, strict=True)])), 4)
+            if y_cat else None,
+            "confusion": confusion_matrix(y_cat, pred_cat, labels=present).tolist() if y_cat else [],
+        },
+        "attack_probability": np.concatenate(att_parts).tolist() if att_parts else [],
+        "_pred": pred_cat,
+    }
+
+
+def evaluate_attack(clf: Classifier, examples: Sequence[Example], metrics: dict[str, Any] | None = None
+                    ) -> dict[str, Any]:
+    """The attack facet on COLD-style data: the attack head alone (binary macro-F1 at its cut)."""
+    m = metrics or evaluate(clf, examples)
+    y = np.array([int(e.sensitive) for e in examples])
+    p = np.array(m["attack_probability"])
+    pred = (p >= clf.attack_threshold).astype(int)
+    sens_pred = np.array([1 if e != "none" else 0 for e in _pred_categories(m)])
+    return {
+        "n": len(examples),
+        "attack_threshold": clf.attack_threshold,
+        "attack_macro_f1": round(_macro_f1(y, pred, [0, 1]), 4),
+        "attack_accuracy": round(float((pred == y).mean()), 4) if len(y) else None,
+        "model_sensitive_macro_f1": round(_macro_f1(y, sens_pred, [0, 1]), 4) if len(sens_pred) == len(y) else None,
+    }
+
+
+def _pred_categories(m: dict[str, Any]) -> list[str]:
+    return list(m.get("_pred", []))
+
+
+def strip_private(m: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in m.items() if not k.startswith("_") and k != "attack_probability"}
+
+
+# --- the whole run: fit, evaluate, write model and card ----------------------------------------------
+
+
+@dataclass
+class TrainResult:
+    classifier: Classifier
+    metrics: dict[str, Any]
+    model_path: Path
+    card_path: Path
+    notes: list[str]
+
+
+def card_path_for(model_path: Path) -> Path:
+    """MODEL_CARD.md beside the shipped model; <name>.md beside any other model file."""
+    from analysis.classifier import default_model_path
+
+    if model_path.resolve() == default_model_path().resolve():
+        return model_path.parent / "MODEL_CARD.md"
+    return model_path.with_suffix(".md")
+
+
+def held_out_metrics(clf: Classifier, data: TrainingData) -> dict[str, Any]:
+    """Figures on everything the model never trained on: in-domain test split and COLD dev."""
+    metrics: dict[str, Any] = {"test": strip_private(evaluate(clf, data.test))}
+    if data.cold_dev:
+        m = evaluate(clf, data.cold_dev)
+        metrics["cold_attack"] = evaluate_attack(clf, data.cold_dev, m)
+    return metrics
+
+
+def train_and_write(
+    out: Path,
+    feedback: Iterable[dict[str, Any]] = (),
+    datasets: Path | None = None,
+    seed: int = SEED,
+    limit: int | None = None,
+    corpus: Sequence[Path] | None = None,
+    today: date | None = None,
+    previous: dict[str, Any] | None = None,
+) -> TrainResult:
+    """Train on the corpus (+ COLD when ``datasets``) (+ reviewers' labels), write the model and its card.
+
+    ``previous``: the state of the model this one replaces (its version, data and metrics), for the card's
+    "changes" section.
+    """
+    from analysis.classifier import save_state
+    from analysis.modelcard import render_card
+
+    data = prepare_data(corpus, datasets, feedback, seed=seed, limit=limit)
+    state = fit(data, seed=seed, today=today)
+    clf = Classifier(state)
+    metrics = held_out_metrics(clf, data)
+    metrics["top_terms"] = clf.top_terms()
+    state["metrics"] = metrics
+    save_state(state, out)
+    card = card_path_for(out)
+    prev = None
+    if previous is not None:
+        prev = {k: previous.get(k) for k in ("version", "data", "metrics")}
+    card.write_text(render_card(state, metrics, prev), encoding="utf-8")
+    return TrainResult(clf, metrics, out, card, list(data.notes))
