@@ -118,6 +118,7 @@ def _deliver_mail(store: Store, cfg: Config, rows: list[Any], now: datetime, rep
                     for rest in rows[i + 1:]:
                         if _claim(store, rest, now):
                             _mark_failed(store, rest, now, str(exc))
+                            report.failed += 1
                     return
                 continue
             report.sent += 1
