@@ -3,7 +3,8 @@
 How a post finds its event, in order:
 1. a reply or comment joins its thread's event (``Post.thread_id``), a repost its original's
    (``Post.extra["retweet_of"]``, a post id), when that post was grouped by this grouper;
-2. otherwise its text is compared with the known events: MinHash over character 3-grams of the
+2. otherwise its text is compared with the known events: MinHash (one-permutation hashing into 128
+   bins, densified by rotation, so one hash per shingle instead of 128) over character 3-grams of the
    normalised text (repost markers ``//@user:``, hashtags' ``#``, links, emoticons, punctuation and spaces
    removed), candidates from LSH banding, accepted at an estimated Jaccard similarity ≥ ``threshold``;
 3. otherwise it starts a new event whose id is derived from the post id (so re-running is stable).
@@ -40,11 +41,15 @@ BANDS, ROWS = 20, 3  # LSH over the first 60 full-precision values: P(candidate)
 SHINGLE = 3
 MIN_CHARS = 12  # normalised texts shorter than this are not compared
 DEFAULT_THRESHOLD = 0.35
+MAX_VERIFY = 8  # candidates verified per post, those sharing the most LSH bands
+MAX_BUCKET = 64  # posts kept per LSH bucket
+REDUNDANT = 0.9  # a post this similar to an indexed one is not indexed itself
 
 _MASK32 = np.uint64(0xFFFFFFFF)
-_rng = np.random.default_rng(20261124)  # fixed: signatures must be the same in every process
-_A = (_rng.integers(1, 2**63, size=PERMS, dtype=np.uint64) | np.uint64(1)).reshape(PERMS, 1)
-_B = _rng.integers(0, 2**63, size=PERMS, dtype=np.uint64).reshape(PERMS, 1)
+_BIN_SHIFT = np.uint64(64 - 7)  # the top 7 bits of a shingle's hash pick one of 128 bins
+_EMPTY = np.uint64(1 << 40)
+_ROTATION = np.uint64(1 << 32)  # added per bin of distance when an empty bin borrows its neighbour's value
+_BIN_INDEX = np.arange(PERMS)
 _SHIFTS = (np.arange(32, dtype=np.uint64) * np.uint64(2))
 _LOW_BITS = np.uint64(0x5555555555555555)
 
@@ -58,27 +63,59 @@ def normalise(text: str) -> str:
     return _STRIP.sub("", text).lower()
 
 
-def _shingle_hashes(norm: str) -> np.ndarray:
-    """Stable 64-bit hashes of the character 3-grams (vectorised: Python's hash() is salted per process)."""
-    codes = np.frombuffer(norm.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    if len(codes) < SHINGLE:
-        codes = np.concatenate([codes, np.zeros(SHINGLE - len(codes), dtype=np.uint64)])
-    h = codes[: len(codes) - 2] * np.uint64(0x9E3779B97F4A7C15)
-    h ^= codes[1 : len(codes) - 1] * np.uint64(0xC2B2AE3D27D4EB4F)
-    h ^= codes[2:] * np.uint64(0x165667B19E3779F9)
-    # fmix64 (MurmurHash3's finaliser) spreads the bits
-    h ^= h >> np.uint64(33)
-    h *= np.uint64(0xFF51AFD7ED558CCD)
-    h ^= h >> np.uint64(33)
-    h *= np.uint64(0xC4CEB2F63A495A31)
-    h ^= h >> np.uint64(33)
-    return np.unique(h)
+def _mix(key: np.ndarray) -> np.ndarray:
+    """A stable 64-bit mix of exact shingle keys (Python's hash() is salted per process)."""
+    h = key * np.uint64(0x9E3779B97F4A7C15)
+    h ^= h >> np.uint64(29)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(32)
+    return h
+
+
+def _shingle_keys(norms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Every character 3-gram of every text as one exact 63-bit key (code points are below 2**21),
+    with the index of its text. One pass over all texts joined by NUL (normalised texts have none)."""
+    c = np.frombuffer(("\0".join(norms) + "\0\0").encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    text_of = np.cumsum(c == 0)[:-2]  # separators before each position = index of its text
+    a, b, d = c[:-2], c[1:-1], c[2:]
+    keep = (a != 0) & (b != 0) & (d != 0)
+    keys = (a << np.uint64(42)) | (b << np.uint64(21)) | d
+    return keys[keep], text_of[keep]
+
+
+def _densify(mins: np.ndarray) -> np.ndarray:
+    """Rows of bins: an empty bin takes the next non-empty bin's value (circularly) plus an offset per
+    bin of distance (Shrivastava & Li, 2014), so that two texts agree on it only by the same borrowing."""
+    empty = mins == _EMPTY
+    if not empty.any():
+        return mins
+    n = len(mins)
+    cols = np.arange(2 * PERMS)
+    # next non-empty column at or after each column, on the row laid out twice (for the wrap-around)
+    marks = np.where(np.concatenate([empty, empty], axis=1), 4 * PERMS, cols)
+    nxt = np.minimum.accumulate(marks[:, ::-1], axis=1)[:, ::-1][:, :PERMS]
+    nxt = np.where(nxt >= 2 * PERMS, _BIN_INDEX, nxt)  # a row with no shingle at all stays as it is
+    src = nxt % PERMS
+    dist = (nxt - _BIN_INDEX).astype(np.uint64)
+    return mins[np.arange(n)[:, None], src] + dist * _ROTATION
+
+
+def minhash_many(norms: list[str]) -> np.ndarray:
+    """MinHash rows (n x 128, uint64) of many texts at once, by one-permutation hashing: each shingle's
+    hash goes to one of 128 bins and a bin keeps its minimum (one hash per shingle, not 128), then
+    empty bins are densified. Batched because per-call numpy overhead dominates for 200-character posts."""
+    if not norms:
+        return np.zeros((0, PERMS), dtype=np.uint64)
+    keys, rows = _shingle_keys(norms)
+    h = _mix(keys)
+    mins = np.full(len(norms) * PERMS, _EMPTY, dtype=np.uint64)
+    np.minimum.at(mins, rows.astype(np.intp) * PERMS + (h >> _BIN_SHIFT).astype(np.intp), h & _MASK32)
+    return _densify(mins.reshape(len(norms), PERMS))
 
 
 def minhash(norm: str) -> np.ndarray:
-    """128 32-bit MinHash values (uint64 array) of the text's 3-gram set."""
-    h = _shingle_hashes(norm).reshape(1, -1)
-    return (((_A * h + _B) >> np.uint64(32)) & _MASK32).min(axis=1)
+    """The 128 MinHash values of one text (see minhash_many)."""
+    return minhash_many([norm])[0]
 
 
 def signature_of(mh: np.ndarray) -> str:
@@ -122,13 +159,15 @@ class EventAssignment:
 
 
 class EventGrouper:
+    """Assigns posts to events, remembering what it has seen; ``load`` adds recent events from the store."""
+
     def __init__(self, threshold: float = DEFAULT_THRESHOLD) -> None:
         self.threshold = threshold
         self._buckets: list[dict[bytes, list[int]]] = [{} for _ in range(BANDS)]
         self._mh: list[np.ndarray] = []  # full MinHash of each indexed post (this process)
         self._mh_event: list[str] = []
         self._post_event: dict[str, str] = {}
-        # loaded events: their 1-bit signatures as two uint64 words each
+        # loaded events: their 2-bit signatures as two uint64 words each
         self._loaded_ids: list[str] = []
         self._loaded_hi = np.zeros(0, dtype=np.uint64)
         self._loaded_lo = np.zeros(0, dtype=np.uint64)
@@ -137,14 +176,14 @@ class EventGrouper:
     # -- known events ---------------------------------------------------------------------------
 
     def load(self, known: Iterable[tuple[str, str]]) -> None:
-        """Recent events (id, signature) that new posts may join."""
+        """Recent events (id, signature) that new posts may join; signatures of another form are skipped."""
         ids, his, los = [], [], []
         for event_id, signature in known:
+            if len(signature) != 32:
+                continue
             try:
                 hi, lo = _bits_of(signature)
             except ValueError:
-                continue  # a signature of another scheme: the event is not a candidate
-            if len(signature) != 32:
                 continue
             ids.append(event_id)
             his.append(hi)
@@ -154,62 +193,73 @@ class EventGrouper:
         self._loaded_lo = np.concatenate([self._loaded_lo, np.array(los, dtype=np.uint64)])
         self._bar = loaded_bar(len(self._loaded_ids))
 
-    def __len__(self) -> int:
-        return len(set(self._mh_event)) + len(self._loaded_ids)
+    @property
+    def event_count(self) -> int:
+        return len(set(self._post_event.values()) | set(self._loaded_ids))
 
     # -- assignment -----------------------------------------------------------------------------
 
     def _linked_event(self, post: Post) -> str | None:
-        for key in (post.thread_id, post.extra.get("retweet_of") if post.extra else None):
+        retweet = post.extra.get("retweet_of") if post.extra else None
+        for key in (post.thread_id, retweet):
             if key and key in self._post_event:
                 return self._post_event[key]
         return None
 
-    def _band_keys(self, mh: np.ndarray) -> list[bytes]:
+    @staticmethod
+    def _band_keys(mh: np.ndarray) -> list[bytes]:
         raw = mh[: BANDS * ROWS].astype(np.uint32).tobytes()
         step = ROWS * 4
         return [raw[i * step : (i + 1) * step] for i in range(BANDS)]
 
     def _best_in_process(self, mh: np.ndarray, keys: list[bytes]) -> tuple[str | None, float]:
-        candidates: set[int] = set()
+        hits: dict[int, int] = {}
         for band, key in zip(self._buckets, keys, strict=True):
-            hit = band.get(key)
-            if hit:
-                candidates.update(hit)
-        best, best_j = None, 0.0
-        for idx in candidates:
-            j = float(np.count_nonzero(self._mh[idx] == mh)) / PERMS
-            if j > best_j:
-                best, best_j = self._mh_event[idx], j
-        return best, best_j
-
-    def _best_loaded(self, signature: str) -> tuple[str | None, float]:
-        """The most similar loaded event if it clears the bar, with its estimated Jaccard similarity."""
-        if not self._loaded_ids:
+            for idx in band.get(key, ()):
+                hits[idx] = hits.get(idx, 0) + 1
+        if not hits:
             return None, 0.0
+        # Verify the few posts that share the most bands: band agreement already ranks similarity.
+        top = sorted(hits, key=hits.__getitem__, reverse=True)[:MAX_VERIFY]
+        sims = (np.stack([self._mh[i] for i in top]) == mh).mean(axis=1)
+        k = int(np.argmax(sims))
+        return self._mh_event[top[k]], float(sims[k])
+
+    def _best_loaded(self, signature: str) -> str | None:
+        """The most similar loaded event if it clears the bar for their number."""
+        if not self._loaded_ids:
+            return None
         hi, lo = _bits_of(signature)
         agree = _agreeing(self._loaded_hi ^ np.uint64(hi)) + _agreeing(self._loaded_lo ^ np.uint64(lo))
         i = int(np.argmax(agree))
-        if int(agree[i]) < self._bar:
-            return None, 0.0
-        j = (float(agree[i]) / SIG_VALUES - 0.25) / 0.75
-        return self._loaded_ids[i], j
+        return self._loaded_ids[i] if int(agree[i]) >= self._bar else None
 
     def _index(self, mh: np.ndarray, keys: list[bytes], event_id: str) -> None:
         idx = len(self._mh)
         self._mh.append(mh)
         self._mh_event.append(event_id)
         for band, key in zip(self._buckets, keys, strict=True):
-            band.setdefault(key, []).append(idx)
+            bucket = band.setdefault(key, [])
+            # A crowded bucket is a common phrase, not a story: enough members already stand for it.
+            if len(bucket) < MAX_BUCKET:
+                bucket.append(idx)
 
     def assign(self, post: Post) -> EventAssignment:
-        known = self._post_event.get(post.id)
-        norm = normalise(post.text())
-        comparable = len(norm) >= MIN_CHARS
+        return self.assign_many([post])[0]
+
+    def assign_many(self, posts: list[Post]) -> list[EventAssignment]:
+        """Assignments in order, as if ``assign`` were called for each post; MinHash is batched."""
+        norms = [normalise(p.text()) for p in posts]
+        comparable = [len(n) >= MIN_CHARS for n in norms]
         # Short texts get a signature of their own (text plus post id): nothing will match it later.
-        mh = minhash(norm if comparable else f"{norm}\x00{post.id}")
+        hashed = [n if ok else f"{n}|{p.id}" for n, ok, p in zip(norms, comparable, posts, strict=True)]
+        mhs = minhash_many(hashed)
+        return [self._assign(p, mh, ok) for p, mh, ok in zip(posts, mhs, comparable, strict=True)]
+
+    def _assign(self, post: Post, mh: np.ndarray, comparable: bool) -> EventAssignment:
         signature = signature_of(mh)
-        if known is not None:  # the same post again: same answer
+        known = self._post_event.get(post.id)
+        if known is not None:  # the same post again: the same answer
             return EventAssignment(known, signature, False)
         event_id = self._linked_event(post)
         if event_id is None and comparable:
@@ -218,10 +268,10 @@ class EventGrouper:
             if best is not None and best_j >= self.threshold:
                 event_id = best
             else:
-                event_id, _ = self._best_loaded(signature)
-            self._post_event[post.id] = event_id or event_id_for(post.id)
-            self._index(mh, keys, self._post_event[post.id])
-        else:
-            self._post_event[post.id] = event_id or event_id_for(post.id)
+                event_id = self._best_loaded(signature)
+            # A near-copy of an indexed post adds nothing to the index; a looser member widens the event.
+            if best_j < REDUNDANT:
+                self._index(mh, keys, event_id or event_id_for(post.id))
         is_new = event_id is None
+        self._post_event[post.id] = event_id or event_id_for(post.id)
         return EventAssignment(self._post_event[post.id], signature, is_new)

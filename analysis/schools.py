@@ -24,12 +24,17 @@ if TYPE_CHECKING:
 _PLACE_SUFFIX = "县市区镇乡"
 # A place right before a name: up to four characters and a place suffix, e.g. 河西县, 我市, 江南市.
 _PLACE_BEFORE = re.compile(rf"([\u4e00-\u9fff]{{1,4}}?[{_PLACE_SUFFIX}])$")
-# Deictic stems that mean "our own" county: 本县一中, 我县二中, 全县 … are ours.
-_OUR_DEICTIC = ("本", "我", "全", "该", "咱", "此", "这个", "我们", "咱们", "在本", "在我", "在全")
+# Deictic stems that, before the county's own suffix, mean our county: 本县一中, 我县二中, 全县.
+_OUR_DEICTIC = ("", "本", "我", "全", "该", "咱", "此", "这个", "我们", "咱们")
+# Characters that end a phrase: the place word starts after the last of them ("都去县一中" is 县一中).
+_FUNCTION = set("的地得了着过是在去到从往向和与跟及或都也还就才又再很说听看把被让给对为于有没不这那个些里")
 # A short form right after one of these is part of a longer word (第一中学, 十一中, 初二中午, 周一中午).
-_BAD_BEFORE = set("第十百千万零〇两几初高周统唯其之每任同期单0123456789０１２３４５６７８９")
+_BAD_BEFORE = set("第十百千万零〇两几初高周统唯其之每任同期单届0123456789０１２３４５６７８９")
 # …or right before one of these (中午, 中旬, 中心, 中国, 中医, 中等, 中年, 中秋, 中奖, 中外, 中华, 中毒).
 _BAD_AFTER = set("午旬间途心央国医药等性年秋奖介外华共断毒")
+_BAD_AFTER_WORDS = ("全会",)  # 二中全会
+# Spaces inside a Chinese name ("示例 县第一中学") are layout, not separators.
+_CJK_SPACE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,9 @@ class SchoolMatcher:
         names: list[_Name],
         our_places: list[str],
         other_places: list[str],
+        county_suffix: str = "县",
     ) -> None:
+        self.county_suffix = county_suffix
         by_surface: dict[str, _Name] = {}
         rank = {"name": 0, "alias": 1, "short": 2}
         for n in names:
@@ -72,15 +79,17 @@ class SchoolMatcher:
             names.extend(_Name(a, s.id, "short") for a in s.short_forms if a)
         c = cfg.county
         ours = [c.name, c.short_name, *c.townships]
-        return cls(names, ours, list(c.other_places))
+        return cls(names, ours, list(c.other_places), county_suffix=c.name[-1:] or "县")
 
     # -- matching ---------------------------------------------------------------------------------
 
     def _is_ours(self, place: str) -> bool:
         if any(place.endswith(p) for p in self.our_places):
             return True
-        stem = place[:-1]
-        return stem in _OUR_DEICTIC
+        cut = max((i for i, ch in enumerate(place) if ch in _FUNCTION), default=-1)
+        stem, suffix = place[cut + 1 : -1], place[-1]
+        # "县一中" alone, 本县, 我县: our county; 我市, 全市: the city, not ours
+        return suffix == self.county_suffix and stem in _OUR_DEICTIC
 
     def _other_spans(self, text: str) -> list[tuple[int, int]]:
         if self._others_re is None:
@@ -110,7 +119,7 @@ class SchoolMatcher:
             return False
         if end < len(text) and text[end] in _BAD_AFTER:
             return False
-        return True
+        return not text.startswith(_BAD_AFTER_WORDS, end)
 
     def _has_context(self, text: str, others: list[tuple[int, int]]) -> bool:
         for m in self._ours_re.finditer(text):
@@ -123,6 +132,7 @@ class SchoolMatcher:
         """Ids of our schools the text is about, in order of first mention."""
         if self._re is None or not text:
             return []
+        text = _CJK_SPACE.sub("", text)
         others = self._other_spans(text)
         context: bool | None = None
         out: list[str] = []
