@@ -86,7 +86,8 @@ def judge(stats: dict[str, Any], source_id: str, reason: str = "finished") -> Ve
             why.append("没有任何页面抓取成功")
     elif vanished:
         status = "degraded"
-        why.append(f"{vanished} 个列表页找不到任何条目(以前有),页面可能已改版,请检查选择器")
+        before = "(以前有)" if parse.get("items_vanished") else ""
+        why.append(f"{vanished} 个列表页找不到任何条目{before},页面可能已改版,请检查选择器")
     elif bugs:
         status = "degraded"
         why.append(f"{bugs} 个页面处理时程序出错(见日志)")
