@@ -54,16 +54,20 @@ class ArticlePage(BasePage):
     def posts(self) -> list[Post]:
         check_page(self.page)
         extracted = self._extracted()
-        content = clean_text(self._override_text("content") or self._container_text())
-        if len(content) < int(self.option("min_length", 20)):
+        override = clean_text(self._override_text("content"))  # configured by a person: trusted as is
+        content = override or clean_text(self._container_text())
+        if not override and len(content) < int(self.option("min_length", 20)):
             content = clean_text(extracted.text if extracted and extracted.text else "")
-        if len(content) < int(self.option("min_length", 20)):
+        if not override and self._mostly_links(content):
+            raise self.fail("missing_content", "页面主要是链接(列表页或首页),不是文章")
+        if len(content) < (1 if override else int(self.option("min_length", 20))):
             raise self.fail("missing_content", f"正文仅 {len(content)} 字")
         title = self._title(extracted)
         content = tidy_body(content, title)
         if not content:
             raise self.fail("missing_content", "正文只有标题")
         raw_date, published = self._date(extracted, title)
+        extra = {"selector_missed": "content"} if self.selector_override("content") and not override else {}
         return [
             self.make_post(
                 url=self.url,
@@ -74,6 +78,7 @@ class ArticlePage(BasePage):
                 published_at=published,
                 published_at_raw=raw_date,
                 metrics=Metrics(views=self._views()),
+                extra=extra,  # a configured selector that found nothing: the site changed (a stat to count)
             )
         ]
 
@@ -85,6 +90,13 @@ class ArticlePage(BasePage):
         return trafilatura.bare_extraction(
             self.page.text(), url=self.url, with_metadata=True, include_comments=False, include_tables=True
         )
+
+    def _mostly_links(self, content: str) -> bool:
+        """Whether the extracted text is mostly link captions, as on a list page or a home page."""
+        captions = {node_text(a).replace("\n", " ") for a in self.sel.css("body a")}
+        captions = {c for c in captions if len(c) >= 4}
+        linked = sum(len(line) for line in content.split("\n") if any(line.startswith(c) for c in captions))
+        return linked > 0.5 * max(1, len(content.replace("\n", "")))
 
     def _container_text(self) -> str:
         for query in CONTENT_CONTAINERS:

@@ -75,13 +75,13 @@ def register(app: typer.Typer) -> None:
         parser = page_for(type_, page)
         try:
             posts = parser.posts()
-            found_links = parser.links() if links else []
+            found_links = parser.links()  # list pages report a redesign from links()
         except ParseError as exc:
             typer.secho(f"错误: {file}: {exc}", fg=typer.colors.RED, err=True)
             raise typer.Exit(1) from None
         for post in posts:
             typer.echo(post.model_dump_json())
-        for link in found_links:
+        for link in found_links if links else []:
             record = {"link": link.url, "kind": link.kind, "title": link.title, "meta": link.meta}
             typer.echo(json.dumps(record, ensure_ascii=False, default=str))
         typer.secho(f"{file}: {len(posts)} 条帖子" + (f",{len(found_links)} 个链接" if links else ""), err=True)
