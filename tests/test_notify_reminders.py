@@ -97,3 +97,11 @@ def test_escalation_is_marked_in_the_queue(cfg: Config, web_store: Store, client
     assert "已催办 1 次" in row
     history = client_as("officer_chen").get(f"/warnings/{wid}").text
     assert "逾期/未确认,提醒下一值班人" in history
+
+
+def test_source_health_warnings_do_not_go_down_the_roster(notify_cfg: Config, store: Store) -> None:
+    with store.session() as s:
+        s.add(WarningRow(kind="source_health", source_id="demo-forum", status="new", category="none", severity="III",
+                         schools=[], title="来源异常", created_at=T0, updated_at=T0, deadline=T0 + timedelta(hours=1)))
+    with store.session() as s:
+        assert enqueue_reminders(s, notify_cfg, T0 + timedelta(days=2)) == 0

@@ -44,7 +44,8 @@ def pending_steps(cfg: Config, w: WarningRow) -> list[tuple[datetime, str]]:
     if w.kind == "opinion" and w.status in CLOCK_RUNNING:
         dl = deadline_of(cfg, w)
         out.append((dl + step * level, f"已超过处置时限({compose.local(cfg, dl)})仍未回复"))
-    if _needs_ack(cfg, w):
+    # Source-health warnings are the administrator's, who already has their mail: no roster reminders.
+    if w.kind == "opinion" and _needs_ack(cfg, w):
         out.append((w.created_at + step * (level + 1),
                     f"{compose.severity_label(w.severity)}预警 {minutes} 分钟内无人确认"))
     return out
