@@ -65,6 +65,16 @@ def enqueue_apprise(
     return _insert(session, APPRISE, key, payload, now)
 
 
+# Chat webhooks cap a message (WeCom: 4096 bytes, about 1300 Chinese characters); the e-mail has it all.
+APPRISE_MAX_CHARS = 1200
+
+
+def _short(body: str) -> str:
+    if len(body) <= APPRISE_MAX_CHARS:
+        return body
+    return body[: APPRISE_MAX_CHARS - 12].rstrip() + "\n……(全文见邮件)"
+
+
 def enqueue_apprise_groups(
     session: Session, cfg: Config, groups: list[str], *, key: str, title: str, body: str, kind: str,
     warning_id: int | None = None, now: datetime,
@@ -78,7 +88,7 @@ def enqueue_apprise_groups(
             log.warning("recipient group %s: %s is empty, no Apprise notice", g.name, g.apprise_urls_env)
             continue
         n += enqueue_apprise(session, key=f"apprise:{g.name}:{key}", group=g.name, urls_env=g.apprise_urls_env,
-                             title=title, body=body, kind=kind, warning_id=warning_id, now=now)
+                             title=title, body=_short(body), kind=kind, warning_id=warning_id, now=now)
     return n
 
 
