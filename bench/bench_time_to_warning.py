@@ -121,31 +121,40 @@ def _pct(values: list[float], q: float) -> float:
 
 
 class MemorySampler(threading.Thread):
-    """Peak resident memory of a process and all its descendants (crawls, Chromium), sampled twice a second."""
+    """Memory of a process and all its descendants (crawls, Chromium), sampled every second.
+
+    RSS summed over processes counts shared pages (libraries, Chromium's zygote) once per process;
+    PSS splits each shared page between the processes that map it, so its sum is the machine's real cost.
+    """
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.proc = psutil.Process(pid)
-        self.peak_total = 0
-        self.peak_main = 0
-        self.samples: list[int] = []
+        self.peak = {"main_rss": 0, "main_pss": 0, "total_rss": 0, "total_pss": 0, "processes": 0}
+        self.samples: list[int] = []  # total PSS
         self.stop = threading.Event()
 
     def run(self) -> None:
-        while not self.stop.wait(0.5):
+        while not self.stop.wait(1.0):
             try:
-                main = self.proc.memory_info().rss
-                total = main
-                for c in self.proc.children(recursive=True):
-                    try:
-                        total += c.memory_info().rss
-                    except psutil.NoSuchProcess:
-                        pass
+                procs = [self.proc, *self.proc.children(recursive=True)]
             except psutil.NoSuchProcess:
                 return
-            self.samples.append(total)
-            self.peak_total = max(self.peak_total, total)
-            self.peak_main = max(self.peak_main, main)
+            rss = pss = 0
+            main_rss = main_pss = 0
+            for p in procs:
+                try:
+                    info = p.memory_full_info()
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+                rss += info.rss
+                pss += info.pss
+                if p.pid == self.proc.pid:
+                    main_rss, main_pss = info.rss, info.pss
+            self.samples.append(pss)
+            for key, value in (("main_rss", main_rss), ("main_pss", main_pss), ("total_rss", rss),
+                               ("total_pss", pss), ("processes", len(procs))):
+                self.peak[key] = max(self.peak[key], value)
 
 
 def _mails_with(sink: MailSink, needle: str) -> list[Path]:
@@ -240,9 +249,12 @@ def main() -> None:
         print(f"time to warning: p50 {statistics.median(latencies):.1f} s, p95 {_pct(latencies, 0.95):.1f} s, "
               f"max {max(latencies):.1f} s (target p95 ≤ 65 s at a 60 s schedule)")
     if sampler.samples:
-        print(f"memory: service process peak {sampler.peak_main / mb:.0f} MB; service + children "
-              f"(crawls{'' if args.no_browser else ', Chromium'}) peak {sampler.peak_total / mb:.0f} MB, "
+        pk = sampler.peak
+        print(f"memory (PSS, shared pages split): service process peak {pk['main_pss'] / mb:.0f} MB; service + "
+              f"children (crawls{'' if args.no_browser else ', Chromium'}) peak {pk['total_pss'] / mb:.0f} MB, "
               f"median {statistics.median(sampler.samples) / mb:.0f} MB (target ≤ 500 MB)")
+        print(f"memory (RSS summed, shared pages counted per process): service peak {pk['main_rss'] / mb:.0f} MB, "
+              f"with children peak {pk['total_rss'] / mb:.0f} MB; at most {pk['processes']} processes")
     print(f"shutdown on SIGTERM: exit code {code}")
     if args.keep:
         print(f"data kept in {work}")
