@@ -1,0 +1,89 @@
+"""The health verdict is a pure function of a crawl's stats: thresholds over counts, messages with numbers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from alerting.store import Store
+from alerting.store.crawl_state import last_runs, load_seen, record_run, save_page, start_run
+from crawler.extensions.health import judge
+from crawler.middlewares.status import error_kind
+from yuqing.model import Post, post_id_for, utcnow
+
+SRC = "s1"
+
+
+def _stats(**counts: int) -> dict[str, int]:
+    return {k.replace("__", "/"): v for k, v in counts.items()}
+
+
+def test_a_quiet_healthy_run_is_ok_and_says_its_numbers() -> None:
+    v = judge(_stats(yuqing__pages=10, yuqing__pages__entry=1, yuqing__pages__leaf=9, yuqing__posts=9,
+                     yuqing__posts__new=4, **{"yuqing__source__s1__http__200": 10}), SRC)
+    assert v.status == "ok" and (v.pages, v.posts, v.new_posts, v.errors) == (10, 9, 4, 0)
+    assert "抓取页面 10 个" in v.message and "帖子 9 条" in v.message and "新增 4 条" in v.message
+    assert v.http_statuses == {"200": 10}
+
+
+def test_one_deleted_post_among_many_stays_ok_but_is_counted() -> None:
+    v = judge(_stats(yuqing__pages=20, yuqing__pages__leaf=19, yuqing__failed__leaf=1,
+                     yuqing__failed__kind__http_404=1, yuqing__posts=19), SRC)
+    assert v.status == "ok" and v.errors == 1
+
+
+def test_many_failing_posts_degrade_the_source() -> None:
+    v = judge(_stats(yuqing__pages=6, yuqing__pages__leaf=5, yuqing__failed__leaf=5,
+                     yuqing__failed__kind__timeout=5, yuqing__posts=5), SRC)
+    assert v.status == "degraded" and "5/10" in v.message and "超时 ×5" in v.message
+
+
+def test_items_vanishing_from_a_list_page_is_a_redesign() -> None:
+    v = judge(_stats(yuqing__pages=1, yuqing__pages__entry=1, **{"yuqing__parse__items_vanished": 1}), SRC)
+    assert v.status == "degraded" and "以前有" in v.message and "改版" in v.message
+
+
+def test_blocked_login_failed_and_early_stop() -> None:
+    blocked = judge(_stats(yuqing__failed__entry=1, **{"yuqing__source__s1__http__429": 1}), SRC)
+    assert blocked.status == "blocked" and "HTTP 429 ×1" in blocked.message
+    captcha = judge(_stats(yuqing__pages=1, yuqing__parse__captcha=1, yuqing__parse_failed__entry=1), SRC)
+    assert captcha.status == "blocked"
+    login = judge(_stats(yuqing__pages=1, yuqing__login_expired=1), SRC, "login_expired")
+    assert login.status == "login_expired" and "Cookie" in login.message
+    down = judge(_stats(yuqing__failed__entry=1, yuqing__failed__kind__connection_refused=1), SRC)
+    assert down.status == "failed" and down.errors == 1 and "连接被拒绝 ×1" in down.message
+    early = judge(_stats(yuqing__pages=3, yuqing__posts=3), SRC, "shutdown")
+    assert early.status == "degraded" and "shutdown" in early.message
+
+
+def test_error_kinds_of_download_failures() -> None:
+    from scrapy.exceptions import IgnoreRequest
+    from twisted.internet.error import ConnectionRefusedError, TCPTimedOutError
+
+    assert error_kind(IgnoreRequest("max redirections reached")) == "redirect_loop"
+    assert error_kind(IgnoreRequest("Forbidden by robots.txt")) == "robots_forbidden"
+    assert error_kind(ConnectionRefusedError()) == "connection_refused"
+    assert error_kind(TCPTimedOutError()) == "timeout"
+    assert error_kind(Exception("expected response size (20971520) larger than download max size (10485760)")) \
+        == "too_large"
+
+
+def test_crawl_state_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    store.migrate()
+    run_id = start_run(store, SRC)
+    assert last_runs(store, SRC)[0].status == "running"
+    record_run(store, SRC, status="ok", run_id=run_id, pages=3, posts=2, new_posts=2, message="正常")
+    assert [(r.id, r.status, r.pages) for r in last_runs(store, SRC)] == [(run_id, "ok", 3)]
+    url = "http://127.0.0.1/t/1"
+    thread = Post(id=post_id_for(url, 1), url=url, source=SRC, content="楼主", floor=1)
+    reply = Post(id=post_id_for(url, 2), url=url, source=SRC, content="回复", floor=2, thread_id=thread.id)
+    later = utcnow() + timedelta(minutes=5)
+    saved = save_page(store, source_id=SRC, url=url, posts=[thread, reply], fingerprint="f1", body=b"<html>",
+                      next_visit=later, also_seen=[(url + "#listing", "l1", 0, None)])
+    assert (saved.new, saved.same) == (2, 0) and saved.evidence
+    again = save_page(store, source_id=SRC, url=url, posts=[thread, reply], fingerprint="f1", body=b"<html>")
+    assert (again.new, again.same) == (0, 2)
+    seen = load_seen(store, SRC)
+    assert seen[url].fingerprint == "f1" and seen[url].item_count == 2 and seen[url + "#listing"].fingerprint == "l1"
+    assert load_seen(store, "another-source") == {}  # the memory is per source
+    store.dispose()
