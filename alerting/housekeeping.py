@@ -12,8 +12,9 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, delete, exists, func, or_, select, text
+from sqlalchemy import CursorResult, Executable, Select, and_, delete, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from alerting.store import Store
@@ -59,7 +60,7 @@ class HousekeepingReport:
                 f"maintenance={','.join(self.maintenance)} seconds={self.seconds:.1f}")
 
 
-def _kept_events(cutoff: datetime) -> Select[tuple[str | None]]:
+def _kept_events(cutoff: datetime) -> Select[Any]:
     """Events whose warning is open, or was touched within the retention period."""
     return select(WarningRow.event_id).where(
         WarningRow.event_id.is_not(None),
@@ -67,7 +68,7 @@ def _kept_events(cutoff: datetime) -> Select[tuple[str | None]]:
     )
 
 
-def _old_posts(cutoff: datetime) -> Select[tuple[str]]:
+def _old_posts(cutoff: datetime) -> Select[Any]:
     """Posts past retention by both crawl and publish time and not kept for any reason above."""
     in_kept_event = exists().where(
         AnalysisRow.post_id == PostRow.id, AnalysisRow.event_id.in_(_kept_events(cutoff))
@@ -82,6 +83,10 @@ def _old_posts(cutoff: datetime) -> Select[tuple[str]]:
     )
 
 
+def _deleted(session: Session, stmt: Executable) -> int:
+    return cast(CursorResult[Any], session.execute(stmt)).rowcount
+
+
 def purge(session: Session, cfg: Config, now: datetime) -> HousekeepingReport:
     """Delete rows past ``cfg.retention_days`` (see the module doc for what is kept); one transaction."""
     cutoff = now - timedelta(days=cfg.retention_days)
@@ -90,33 +95,33 @@ def purge(session: Session, cfg: Config, now: datetime) -> HousekeepingReport:
         ids = list(session.scalars(_old_posts(cutoff).limit(CHUNK)))
         if not ids:
             break
-        report.analyses += session.execute(delete(AnalysisRow).where(AnalysisRow.post_id.in_(ids))).rowcount
-        report.posts += session.execute(delete(PostRow).where(PostRow.id.in_(ids))).rowcount
+        report.analyses += _deleted(session, delete(AnalysisRow).where(AnalysisRow.post_id.in_(ids)))
+        report.posts += _deleted(session, delete(PostRow).where(PostRow.id.in_(ids)))
     report.kept_posts = int(session.scalar(
         select(func.count()).select_from(PostRow).where(PostRow.crawled_at < cutoff)
     ) or 0)
     # Stored pages no remaining post was parsed from.
     referenced = exists().where(PostRow.raw_sha256 == EvidenceRow.sha256)
-    report.evidence = session.execute(
+    report.evidence = _deleted(session,
         delete(EvidenceRow).where(EvidenceRow.fetched_at < cutoff, ~referenced)
-    ).rowcount
+    )
     # Events with no post left and no warning (a warning keeps its event for the record).
     has_analysis = exists().where(AnalysisRow.event_id == EventRow.id)
     has_warning = exists().where(WarningRow.event_id == EventRow.id)
-    report.events = session.execute(
+    report.events = _deleted(session,
         delete(EventRow).where(EventRow.last_seen < cutoff, ~has_analysis, ~has_warning)
-    ).rowcount
+    )
     # The crawler's memory of URLs not fetched within retention and not due for a revisit.
-    report.seen_urls = session.execute(delete(SeenUrlRow).where(
+    report.seen_urls = _deleted(session, delete(SeenUrlRow).where(
         SeenUrlRow.last_fetched < cutoff, or_(SeenUrlRow.next_visit.is_(None), SeenUrlRow.next_visit < cutoff)
-    )).rowcount
-    report.source_runs = session.execute(
+    ))
+    report.source_runs = _deleted(session,
         delete(SourceRunRow).where(SourceRunRow.started_at < cutoff, SourceRunRow.status != "running")
-    ).rowcount
+    )
     # Delivered side effects only; anything pending stays until it is delivered.
-    report.outbox = session.execute(
+    report.outbox = _deleted(session,
         delete(OutboxRow).where(and_(OutboxRow.delivered_at.is_not(None), OutboxRow.delivered_at < cutoff))
-    ).rowcount
+    )
     return report
 
 

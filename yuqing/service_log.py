@@ -51,7 +51,7 @@ def setup_logging(data_dir: Path, timezone: str, level: int = logging.INFO) -> P
     to_err = logging.StreamHandler()
     to_err.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     for h in (to_file, to_err):
-        h._yuqing = True  # type: ignore[attr-defined]
+        setattr(h, "_yuqing", True)  # noqa: B010 - marks our handlers so a second setup replaces them
         root.addHandler(h)
     root.setLevel(level)
     # APScheduler logs every job start at INFO; keep its warnings (misfires, max instances) only.

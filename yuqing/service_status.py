@@ -142,6 +142,7 @@ def collect_status(cfg: Config, store: Store, now: datetime | None = None, sched
     now = now or utcnow()
     tz = zone(cfg)
     period = cfg.active_period(now.astimezone(tz))
+    pid: int | None
     if scheduler is not None:
         running, pid = bool(scheduler.running), os.getpid()
         next_runs = {j.id: j.next_run_time for j in scheduler.get_jobs() if j.next_run_time is not None}
