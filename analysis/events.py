@@ -2,7 +2,8 @@
 
 How a post finds its event, in order:
 1. a reply or comment joins its thread's event (``Post.thread_id``), a repost its original's
-   (``Post.extra["retweet_of"]``, a post id), when that post was grouped by this grouper;
+   (``Post.extra["retweet_of"]``: the original's URL, as the Weibo page object records it, or its post
+   id), when that post was grouped by this grouper;
 2. otherwise its text is compared with the known events: MinHash (one-permutation hashing into 128
    bins, densified by rotation, so one hash per shingle instead of 128) over character 3-grams of the
    normalised text (repost markers ``//@user:``, hashtags' ``#``, links, emoticons, punctuation and spaces
@@ -24,14 +25,16 @@ values too, indexed by LSH, and are compared at ``threshold`` directly.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from yuqing.model import Post
+from yuqing.model import Post, post_id_for
 
 PERMS = 128
 SIG_VALUES, SIG_BITS = 64, 2  # the stored signature: 64 values x 2 bits = 128 bits = 32 hex digits
@@ -40,10 +43,12 @@ UNRELATED_J = 0.1  # similarity of unrelated posts about the same county (shared
 BANDS, ROWS = 20, 3  # LSH over the first 60 full-precision values: P(candidate) ≈ 0.92 at J = 0.5
 SHINGLE = 3
 MIN_CHARS = 12  # normalised texts shorter than this are not compared
-DEFAULT_THRESHOLD = 0.35
+DEFAULT_THRESHOLD = 0.5
 MAX_VERIFY = 8  # candidates verified per post, those sharing the most LSH bands
 MAX_BUCKET = 64  # posts kept per LSH bucket
 REDUNDANT = 0.9  # a post this similar to an indexed one is not indexed itself
+STRONG = 0.65  # a member less similar than this to the indexed post it matched is not indexed
+LOOSE, CONTAINED = 0.3, 0.7  # below the threshold, a text this much inside another is still a copy
 
 _MASK32 = np.uint64(0xFFFFFFFF)
 _BIN_SHIFT = np.uint64(64 - 7)  # the top 7 bits of a shingle's hash pick one of 128 bins
@@ -131,15 +136,17 @@ def _agreeing(x: np.ndarray) -> np.ndarray:
     return np.bitwise_count(~(x | (x >> np.uint64(1))) & _LOW_BITS)
 
 
-def loaded_bar(n: int) -> int:
+@functools.lru_cache(maxsize=64)
+def _loaded_bar(n: int) -> int:
     """Agreeing values (of 64) a loaded event needs: the false-match budget spread over ``n`` events."""
-    from scipy.stats import binom
-
     p = UNRELATED_J + (1 - UNRELATED_J) / 4
-    for t in range(SIG_VALUES + 1):
-        if n * float(binom.sf(t - 1, SIG_VALUES, p)) <= FALSE_MATCH_BUDGET:
-            return t
-    return SIG_VALUES + 1
+    tail = 0.0  # P(agree >= t) for an unrelated event, summed from the top
+    for t in range(SIG_VALUES, -1, -1):
+        term = math.comb(SIG_VALUES, t) * p**t * (1 - p) ** (SIG_VALUES - t)
+        if n * (tail + term) > FALSE_MATCH_BUDGET:
+            return t + 1
+        tail += term
+    return 0
 
 
 def _bits_of(signature: str) -> tuple[int, int]:
@@ -165,6 +172,7 @@ class EventGrouper:
         self.threshold = threshold
         self._buckets: list[dict[bytes, list[int]]] = [{} for _ in range(BANDS)]
         self._mh: list[np.ndarray] = []  # full MinHash of each indexed post (this process)
+        self._size: list[int] = []  # its number of shingles
         self._mh_event: list[str] = []
         self._post_event: dict[str, str] = {}
         # loaded events: their 2-bit signatures as two uint64 words each
@@ -191,7 +199,7 @@ class EventGrouper:
         self._loaded_ids.extend(ids)
         self._loaded_hi = np.concatenate([self._loaded_hi, np.array(his, dtype=np.uint64)])
         self._loaded_lo = np.concatenate([self._loaded_lo, np.array(los, dtype=np.uint64)])
-        self._bar = loaded_bar(len(self._loaded_ids))
+        self._bar = _loaded_bar(len(self._loaded_ids))
 
     @property
     def event_count(self) -> int:
@@ -200,8 +208,12 @@ class EventGrouper:
     # -- assignment -----------------------------------------------------------------------------
 
     def _linked_event(self, post: Post) -> str | None:
+        keys = [post.thread_id]
         retweet = post.extra.get("retweet_of") if post.extra else None
-        for key in (post.thread_id, retweet):
+        if isinstance(retweet, str) and retweet:
+            # the crawler records the original's URL; a post's id is derived from its URL
+            keys.append(post_id_for(retweet) if "://" in retweet else retweet)
+        for key in keys:
             if key and key in self._post_event:
                 return self._post_event[key]
         return None
@@ -212,7 +224,8 @@ class EventGrouper:
         step = ROWS * 4
         return [raw[i * step : (i + 1) * step] for i in range(BANDS)]
 
-    def _best_in_process(self, mh: np.ndarray, keys: list[bytes]) -> tuple[str | None, float]:
+    def _best_in_process(self, mh: np.ndarray, size: int, keys: list[bytes]) -> tuple[str | None, float]:
+        """The event of the most similar indexed post that counts as the same story, with its similarity."""
         hits: dict[int, int] = {}
         for band, key in zip(self._buckets, keys, strict=True):
             for idx in band.get(key, ()):
@@ -222,8 +235,21 @@ class EventGrouper:
         # Verify the few posts that share the most bands: band agreement already ranks similarity.
         top = sorted(hits, key=hits.__getitem__, reverse=True)[:MAX_VERIFY]
         sims = (np.stack([self._mh[i] for i in top]) == mh).mean(axis=1)
-        k = int(np.argmax(sims))
-        return self._mh_event[top[k]], float(sims[k])
+        best, best_j = None, 0.0
+        for i, j in zip(top, sims.tolist(), strict=True):
+            if j > best_j and self._same_story(j, size, self._size[i]):
+                best, best_j = self._mh_event[i], j
+        return best, best_j
+
+    def _same_story(self, j: float, a: int, b: int) -> bool:
+        """Similar enough (Jaccard ≥ threshold), or one text mostly contained in the other (a repost with
+        a comment and the poster's own lines): containment ≥ CONTAINED at a Jaccard of at least LOOSE."""
+        if j >= self.threshold:
+            return True
+        if j < LOOSE:
+            return False
+        shared = j / (1.0 + j) * (a + b)
+        return shared / max(1, min(a, b)) >= CONTAINED
 
     def _best_loaded(self, signature: str) -> str | None:
         """The most similar loaded event if it clears the bar for their number."""
@@ -234,9 +260,10 @@ class EventGrouper:
         i = int(np.argmax(agree))
         return self._loaded_ids[i] if int(agree[i]) >= self._bar else None
 
-    def _index(self, mh: np.ndarray, keys: list[bytes], event_id: str) -> None:
+    def _index(self, mh: np.ndarray, size: int, keys: list[bytes], event_id: str) -> None:
         idx = len(self._mh)
         self._mh.append(mh)
+        self._size.append(size)
         self._mh_event.append(event_id)
         for band, key in zip(self._buckets, keys, strict=True):
             bucket = band.setdefault(key, [])
@@ -254,9 +281,12 @@ class EventGrouper:
         # Short texts get a signature of their own (text plus post id): nothing will match it later.
         hashed = [n if ok else f"{n}|{p.id}" for n, ok, p in zip(norms, comparable, posts, strict=True)]
         mhs = minhash_many(hashed)
-        return [self._assign(p, mh, ok) for p, mh, ok in zip(posts, mhs, comparable, strict=True)]
+        return [
+            self._assign(p, mh, len(n) - SHINGLE + 1, ok)
+            for p, mh, n, ok in zip(posts, mhs, norms, comparable, strict=True)
+        ]
 
-    def _assign(self, post: Post, mh: np.ndarray, comparable: bool) -> EventAssignment:
+    def _assign(self, post: Post, mh: np.ndarray, size: int, comparable: bool) -> EventAssignment:
         signature = signature_of(mh)
         known = self._post_event.get(post.id)
         if known is not None:  # the same post again: the same answer
@@ -264,14 +294,15 @@ class EventGrouper:
         event_id = self._linked_event(post)
         if event_id is None and comparable:
             keys = self._band_keys(mh)
-            best, best_j = self._best_in_process(mh, keys)
-            if best is not None and best_j >= self.threshold:
+            best, best_j = self._best_in_process(mh, size, keys)
+            if best is not None:
                 event_id = best
             else:
                 event_id = self._best_loaded(signature)
-            # A near-copy of an indexed post adds nothing to the index; a looser member widens the event.
-            if best_j < REDUNDANT:
-                self._index(mh, keys, event_id or event_id_for(post.id))
+            # Indexed: an event's first post, and members that are close but not copies. A near-copy adds
+            # nothing; a loose member would let the event creep, post by post, into other stories.
+            if event_id is None or (event_id == best and STRONG <= best_j < REDUNDANT):
+                self._index(mh, size, keys, event_id or event_id_for(post.id))
         is_new = event_id is None
         self._post_event[post.id] = event_id or event_id_for(post.id)
         return EventAssignment(self._post_event[post.id], signature, is_new)

@@ -1,0 +1,124 @@
+"""Event grouping: reposts and edited copies become one event with a stable id; different stories do not;
+signatures fit the events table and rebuild the known events in a new process."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+
+import pytest
+
+from analysis.events import EventGrouper, event_id_for
+from analysis.events_check import grouping_quality, story_corpus
+from tests.conftest import shared_path
+from yuqing.demo.content import DemoCorpus, corpus_posts
+from yuqing.model import Post, PostKind, post_id_for
+
+LONG = (
+    "今天中午示例县第一中学食堂吃完午饭，高一好几个班的学生开始呕吐、肚子疼，已经有十多名学生被送到县人民医院"
+    "住院观察，家长们都急疯了！学校到现在没有任何说法，食堂饭菜到底有没有问题？"
+)
+OTHER = (
+    "示例县实验小学这学期开学班主任在家长群里通知每人交资料费180元，说是教辅资料和练习册，没有收据，也没说是自愿的。"
+)
+SNOW = "示例县今天下了第一场雪，城关镇的街道上到处是打雪仗的孩子，县城的环卫工人连夜除雪。"
+
+
+def post(text: str, n: int, **kw: object) -> Post:
+    url = f"http://127.0.0.1/t/{n}"
+    return Post(id=post_id_for(url), url=url, content=text, **kw)  # type: ignore[arg-type]
+
+
+def test_copies_reposts_and_edits_join_one_event() -> None:
+    g = EventGrouper()
+    first = g.assign(post(LONG, 1))
+    assert first.is_new and first.event_id == event_id_for(post_id_for("http://127.0.0.1/t/1"))
+    for n, text in enumerate(
+        [
+            LONG,  # the same text on another site
+            f"太吓人了//@示例生活圈: {LONG}",  # a Weibo repost with a comment
+            f"转自微博：{LONG}我家孩子同学也在里面，食堂是外包的吧？",  # a forum repost with own lines
+            LONG.replace("十多名", "十几名").replace("急疯了", "急坏了"),  # a copy with small edits
+            "#示例县# " + LONG[:60] + "…全文",  # truncated with a hashtag
+        ],
+        start=2,
+    ):
+        a = g.assign(post(text, n))
+        assert a.event_id == first.event_id and not a.is_new, text
+    different = g.assign(post(OTHER, 20))
+    assert different.is_new and different.event_id != first.event_id
+
+
+def test_same_post_twice_and_a_new_grouper_give_the_same_ids() -> None:
+    posts = [post(LONG, 1), post(OTHER, 2), post("转自微博：" + LONG, 3)]
+    g1, g2 = EventGrouper(), EventGrouper()
+    ids1 = [a.event_id for a in g1.assign_many(posts)]
+    assert [g1.assign(p).event_id for p in posts] == ids1  # idempotent
+    assert not any(g1.assign(p).is_new for p in posts)
+    assert [g2.assign(p).event_id for p in posts] == ids1  # stable across processes
+
+
+def test_signatures_fit_the_column_and_rebuild_events() -> None:
+    g = EventGrouper()
+    a = g.assign(post(LONG, 1))
+    b = g.assign(post(OTHER, 2))
+    assert len(a.signature) == 32 and int(a.signature, 16) >= 0
+    fresh = EventGrouper()
+    fresh.load([(a.event_id, a.signature), (b.event_id, b.signature), ("bad", "not-hex"), ("old", "abc")])
+    again = fresh.assign(post(LONG + "转发。", 3))
+    assert again.event_id == a.event_id and not again.is_new
+    assert fresh.assign(post(OTHER.replace("180", "200"), 4)).event_id == b.event_id
+    assert fresh.assign(post(SNOW, 5)).is_new
+
+
+def test_replies_and_linked_reposts_follow_their_original() -> None:
+    g = EventGrouper()
+    thread = post(LONG, 1, kind=PostKind.thread)
+    first = g.assign(thread)
+    reply = post("顶", 2, kind=PostKind.reply, thread_id=thread.id)
+    assert g.assign(reply).event_id == first.event_id
+    retweet = post("转发微博", 3, extra={"retweet_of": "http://127.0.0.1/t/1"})
+    assert g.assign(retweet).event_id == first.event_id
+
+
+def test_short_texts_without_a_link_are_their_own_events() -> None:
+    g = EventGrouper()
+    a = g.assign(post("转发微博", 1))
+    b = g.assign(post("转发微博", 2))
+    assert a.is_new and b.is_new and a.event_id != b.event_id
+
+
+def test_demo_stories(demo_corpus: DemoCorpus) -> None:
+    posts = corpus_posts(demo_corpus)
+    g = EventGrouper()
+    events: dict[str, set[str]] = defaultdict(set)
+    sources: dict[str, set[str]] = defaultdict(set)
+    for p, a in zip(posts, g.assign_many(posts), strict=True):
+        anchor = p.extra["truth"]["anchor"]
+        if anchor:
+            events[anchor].add(a.event_id)
+            sources[a.event_id].add(p.source)
+    food = events["FOOD_POISONING"]
+    assert any({"demo-weibo-search", "demo-tieba"} <= sources[e] for e in food)  # the Weibo copy on Tieba
+    others = set().union(*(v for k, v in events.items() if k != "FOOD_POISONING"))
+    assert not food & others  # no other anchor story joined the food-poisoning event
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_story_corpus_from_real_sentences() -> None:
+    """2,000 stories x 5 versions built from COLD's real sentences; then 2,000 stories drawn from only
+    4,000 sentences, so that many stories share a sentence or two, the way articles share boilerplate."""
+    path = shared_path("datasets", "cold", "train.csv")
+    with path.open(encoding="utf-8-sig") as f:
+        sentences = [row["TEXT"] for row in csv.DictReader(f)]
+    for pool, floor in ((len(sentences), 0.99), (4000, 0.97)):
+        corpus = story_corpus(sentences[:pool], stories=2000, copies=4, seed=11)
+        g = EventGrouper()
+        event_of = {}
+        for i in range(0, len(corpus.posts), 500):
+            batch = corpus.posts[i : i + 500]
+            for p, a in zip(batch, g.assign_many(batch), strict=True):
+                event_of[p.id] = a.event_id
+        q = grouping_quality(event_of, corpus.story_of)
+        assert q.precision >= floor and q.recall >= 0.99, (pool, str(q))
