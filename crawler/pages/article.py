@@ -53,20 +53,20 @@ _VIEWS = re.compile(r"(?:阅读|浏览次数|浏览|点击)\s*[:：]?\s*(\d[\d,]
 class ArticlePage(BasePage):
     def posts(self) -> list[Post]:
         check_page(self.page)
-        extracted = self._extracted()
         override = clean_text(self._override_text("content"))  # configured by a person: trusted as is
         content = override or clean_text(self._container_text())
         if not override and len(content) < int(self.option("min_length", 20)):
+            extracted = self._extracted()
             content = clean_text(extracted.text if extracted and extracted.text else "")
         if not override and self._mostly_links(content):
             raise self.fail("missing_content", "页面主要是链接(列表页或首页),不是文章")
         if len(content) < (1 if override else int(self.option("min_length", 20))):
             raise self.fail("missing_content", f"正文仅 {len(content)} 字")
-        title = self._title(extracted)
+        title = self._title()
         content = tidy_body(content, title)
         if not content:
             raise self.fail("missing_content", "正文只有标题")
-        raw_date, published = self._date(extracted, title)
+        raw_date, published = self._date(title)
         extra = {"selector_missed": "content"} if self.selector_override("content") and not override else {}
         return [
             self.make_post(
@@ -74,7 +74,7 @@ class ArticlePage(BasePage):
                 content=content,
                 kind=PostKind.article,
                 title=title,
-                author=self._author(extracted),
+                author=self._author(),
                 published_at=published,
                 published_at_raw=raw_date,
                 metrics=Metrics(views=self._views()),
@@ -87,9 +87,19 @@ class ArticlePage(BasePage):
 
     # --- pieces ---------------------------------------------------------------------------------
     def _extracted(self) -> trafilatura.settings.Document | None:
-        return trafilatura.bare_extraction(
-            self.page.text(), url=self.url, with_metadata=True, include_comments=False, include_tables=True
-        )
+        """trafilatura's reading of the page, computed once and only when a cheaper source is missing."""
+        cache = self.page._cache
+        if "trafilatura" not in cache:
+            cache["trafilatura"] = trafilatura.bare_extraction(
+                self.page.text(),
+                url=self.url,
+                with_metadata=True,
+                include_comments=False,
+                include_tables=True,
+                # Not htmldate's extensive search: it tries dateparser with every locale (seconds per page).
+                date_extraction_params={"extensive_search": False, "original_date": True},
+            )
+        return cache["trafilatura"]
 
     def _mostly_links(self, content: str) -> bool:
         """Whether the extracted text is mostly link captions, as on a list page or a home page."""
@@ -114,7 +124,7 @@ class ArticlePage(BasePage):
             return ""
         return "\n".join(node_text(node) for node in found)
 
-    def _title(self, extracted: trafilatura.settings.Document | None) -> str:
+    def _title(self) -> str:
         override = self._override_text("title")
         if override:
             return override
@@ -123,16 +133,20 @@ class ArticlePage(BasePage):
             text = node_text(h1).replace("\n", " ")
             if len(text) >= 4 and (text in page_title or not page_title):
                 return text  # the headline that the <title> repeats, without the site suffix
+        extracted = self._extracted()
         return tidy_title((extracted.title if extracted and extracted.title else "") or page_title)
 
-    def _author(self, extracted: trafilatura.settings.Document | None) -> str:
+    def _author(self) -> str:
         shown = self._override_text("author")
         if not shown:
             meta = self.sel.xpath("//meta[@name='author' or @name='ContentSource']/@content").get("")
-            shown = meta or (extracted.author if extracted and extracted.author else "")
+            shown = meta
         if not shown:  # a byline like "來源：香港教育新聞　記者：陳家明"
             m = _BYLINE.search(self._body_text()[:3000])
             shown = m.group(1) if m else ""
+        if not shown:
+            extracted = self._extracted()
+            shown = extracted.author if extracted and extracted.author else ""
         shown = _AUTHOR_PREFIX.sub("", shown.strip().replace("\n", " "))
         return "" if shown.isdigit() else shown  # some CMSs put an editor's user number in <meta name=author>
 
@@ -143,7 +157,7 @@ class ArticlePage(BasePage):
             cache["body_text"] = node_text(body[0]) if body else ""
         return cache["body_text"]
 
-    def _date(self, extracted: trafilatura.settings.Document | None, title: str) -> tuple[str, datetime | None]:
+    def _date(self, title: str) -> tuple[str, datetime | None]:
         """(raw text as shown, aware UTC). Prefers a time of day over a bare date."""
         now = self.page.crawl_time
         candidates: list[str] = []
@@ -160,9 +174,11 @@ class ArticlePage(BasePage):
         window = body[start : start + 800] if start >= 0 else body[:3000]
         m = next((m for m in _FULL.finditer(window) if m["H"]), None)
         dateline = m.group(0) if m else ""
-        if extracted and extracted.date:
-            candidates.append(extracted.date)
         parsed = [(raw, parse_datetime(raw, now)) for raw in candidates]
+        if not dateline and not any(when for _, when in parsed):
+            extracted = self._extracted()  # its date guess is the last resort
+            if extracted and extracted.date:
+                parsed.append((extracted.date, parse_datetime(extracted.date, now)))
         # A candidate with a time of day beats a bare date; the dateline is shown to readers, so keep its text.
         if dateline and not override:
             when = parse_datetime(dateline, now)

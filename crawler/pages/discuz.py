@@ -38,10 +38,14 @@ def canonical_thread_url(url: str) -> str:
 
 
 def _message_text(node: Selector) -> str:
-    copy = Selector(text=node.get())
-    copy.css(_NOISE).drop()
-    body = copy.css("body > *")
-    return node_text(body[0]) if len(body) == 1 else node_text(copy.css("body")[0])
+    return node_text(node)
+
+
+def _drop_noise(page_sel: Selector, cache: dict[str, object]) -> None:
+    """Remove login prompts, anti-copy noise and quotes from the page tree once (posts only read bodies)."""
+    if not cache.get("discuz_clean"):
+        page_sel.css(f"#postlist :is({_NOISE}), .postlist .message :is({_NOISE})").drop()
+        cache["discuz_clean"] = True
 
 
 def _check_message(page_sel: Selector, url: str, fail: type) -> None:
@@ -118,6 +122,7 @@ class DiscuzThreadPage(BasePage):
 
         check_page(self.page)
         _check_message(self.sel, self.url, ParseError)
+        _drop_noise(self.sel, self.page._cache)
         url = canonical_thread_url(self.url)
         thread_id = post_id_for(url)
         title = node_text(self.sel.css("#thread_subject")[0]) if self.sel.css("#thread_subject") else ""
