@@ -99,7 +99,8 @@ class ArticlePage(BasePage):
                 # Not htmldate's extensive search: it tries dateparser with every locale (seconds per page).
                 date_extraction_params={"extensive_search": False, "original_date": True},
             )
-        return cache["trafilatura"]
+        doc: trafilatura.settings.Document | None = cache["trafilatura"]
+        return doc
 
     def _mostly_links(self, content: str) -> bool:
         """Whether the extracted text is mostly link captions, as on a list page or a home page."""
@@ -155,7 +156,8 @@ class ArticlePage(BasePage):
         if "body_text" not in cache:
             body = self.sel.css("body")
             cache["body_text"] = node_text(body[0]) if body else ""
-        return cache["body_text"]
+        text: str = cache["body_text"]
+        return text
 
     def _date(self, title: str) -> tuple[str, datetime | None]:
         """(raw text as shown, aware UTC). Prefers a time of day over a bare date."""

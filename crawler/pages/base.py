@@ -50,12 +50,14 @@ class PageInput:
         """The body decoded with decode_body (header charset, BOM, <meta>, all verified)."""
         if "text" not in self._cache:
             self._cache["text"] = decode_body(self.body, self.header("Content-Type"))
-        return self._cache["text"]
+        text: str = self._cache["text"]
+        return text
 
     def selector(self) -> Selector:
         if "selector" not in self._cache:
             self._cache["selector"] = Selector(text=self.text(), base_url=self.url)
-        return self._cache["selector"]
+        selector: Selector = self._cache["selector"]
+        return selector
 
     @property
     def site(self) -> str:
@@ -65,7 +67,8 @@ class PageInput:
     def sha256(self) -> str:
         if "sha256" not in self._cache:
             self._cache["sha256"] = hashlib.sha256(self.body).hexdigest()
-        return self._cache["sha256"]
+        digest: str = self._cache["sha256"]
+        return digest
 
     @property
     def crawl_time(self) -> datetime:

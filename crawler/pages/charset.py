@@ -88,14 +88,14 @@ def detect_encoding(body: bytes, content_type: str | None = None) -> str:
         return "utf-8"
     candidates = [header_charset(content_type), *declared_charsets(body)]
     for declared in candidates:
-        name = normalise_encoding(declared) if declared else None
-        if name and name not in ("utf-8", "utf-16", "utf-32") and _strict(body, name) is not None:
-            return name
+        codec = normalise_encoding(declared) if declared else None
+        if codec and codec not in ("utf-8", "utf-16", "utf-32") and _strict(body, codec) is not None:
+            return codec
     if body.isascii():
         return "utf-8"
     best = from_bytes(body[:200_000], cp_isolation=["utf_8", "gb18030", "big5hkscs", "cp1252"]).best()
     if best is not None:
-        return normalise_encoding(best.encoding) or "gb18030"
+        return normalise_encoding(str(best.encoding)) or "gb18030"
     return "gb18030"
 
 

@@ -101,5 +101,5 @@ def _parse_fallback(text: str, now: datetime) -> datetime | None:
     }
     with warnings.catch_warnings():  # dateparser trips pytz/regex deprecation warnings on some inputs
         warnings.simplefilter("ignore")
-        parsed = dateparser.parse(text, languages=["zh", "en"], settings=settings)  # type: ignore[arg-type]
+        parsed = dateparser.parse(text, languages=["zh", "en"], settings=settings)
     return parsed.astimezone(timezone.utc).replace(microsecond=0) if parsed else None

@@ -65,8 +65,8 @@ class DiscuzListPage(BasePage):
         check_page(self.page)
         _check_message(self.sel, self.url, ParseError)
         rows = self.sel.css("tbody[id^=normalthread_], tbody[id^=stickthread_]")
-        out = [self._desktop_row(r) for r in rows] if rows else [self._touch_row(a) for a in self._touch_items()]
-        out = [link for link in out if link is not None]
+        found = [self._desktop_row(r) for r in rows] if rows else [self._touch_row(a) for a in self._touch_items()]
+        out = [link for link in found if link is not None]
         if not out:
             raise self.fail("no_items", "tbody[id^=normalthread_] / .threadlist li")
         nxt = self.sel.css("a.nxt::attr(href)").get()
@@ -82,7 +82,7 @@ class DiscuzListPage(BasePage):
         if not anchor:
             return None
         by = row.css("td.by")
-        last_em = by[-1].css("em") if len(by) > 1 else []
+        last_em = by[-1].css("em") if len(by) > 1 else None
         # Recent times read "3 小时前" with the exact time in a title attribute.
         last_raw = (last_em.css("span::attr(title)").get() or node_text(last_em[0])) if last_em else ""
         last = parse_datetime(last_raw, self.page.crawl_time)
@@ -127,12 +127,12 @@ class DiscuzThreadPage(BasePage):
         thread_id = post_id_for(url)
         title = node_text(self.sel.css("#thread_subject")[0]) if self.sel.css("#thread_subject") else ""
         desktop = self.sel.css("#postlist > div[id^=post_]")
-        floors = (
+        read = (
             [self._desktop_floor(n, i) for i, n in enumerate(desktop)]
             if desktop
             else [self._touch_floor(n, i) for i, n in enumerate(self.sel.css(".postlist .plc[id^=pid]"))]
         )
-        floors = [f for f in floors if f is not None]
+        floors = [f for f in read if f is not None]
         if not floors:
             raise self.fail("no_items", "td[id^=postmessage_] / .message")
         if not title:

@@ -8,6 +8,8 @@ Options: ``result`` (CSS of one result), ``paginate`` (CSS of the next link).
 
 from __future__ import annotations
 
+from parsel import Selector
+
 from crawler.pages.base import BasePage, Link, node_text
 from crawler.pages.dates import parse_datetime
 from crawler.pages.guards import check_page
@@ -53,8 +55,8 @@ class SearchResultsPage(BasePage):
         return []
 
     @staticmethod
-    def _label(node: object, prefix: str) -> str:
+    def _label(node: Selector, prefix: str) -> str:
         """Baidu's accessible labels: aria-label="摘要：…" holds the clean text without <em> highlights."""
-        for value in node.xpath(f"descendant-or-self::*[starts-with(@aria-label, '{prefix}')]/@aria-label").getall():  # type: ignore[attr-defined]
-            return value.removeprefix(prefix).strip()
-        return ""
+        query = f"descendant-or-self::*[starts-with(@aria-label, '{prefix}')]/@aria-label"
+        value: str = node.xpath(query).get("")
+        return value.removeprefix(prefix).strip()

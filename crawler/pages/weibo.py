@@ -43,7 +43,8 @@ class _WeiboJson(BasePage):
     def data(self) -> dict[str, Any]:
         cache = self.page._cache
         if "json" in cache:
-            return cache["json"]
+            cached: dict[str, Any] = cache["json"]
+            return cached
         if _LOGIN_URL.search(self.url):
             raise LoginExpired(self.url, "被重定向到登录页")
         text = self.page.text().strip()
@@ -162,7 +163,7 @@ class WeiboExtendPage(_WeiboJson):
 
     def posts(self) -> list[Post]:
         data = self.data()
-        body = data.get("data") if isinstance(data.get("data"), dict) else {}
+        body: dict[str, Any] = data["data"] if isinstance(data.get("data"), dict) else {}
         if data.get("ok") != 1 or not body.get("longTextContent"):
             raise self.fail("deleted" if data.get("ok") == 0 else "missing_content", str(data.get("msg", "")))
         text = weibo_html_to_text(str(body["longTextContent"]))
