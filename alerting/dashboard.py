@@ -58,6 +58,8 @@ class Dashboard:
     sources: list[SourceHealth] = field(default_factory=list)
     period: SensitivePeriod | None = None
     outbox: dict[str, int] = field(default_factory=dict)
+    mail_failed: int = 0  # notifications waiting after a failed attempt
+    mail_error: str = ""  # the latest failure's reason (never holds a password)
 
 
 def build_dashboard(session: Session, cfg: Config, actor: Actor, now: datetime | None = None) -> Dashboard:
@@ -79,7 +81,8 @@ def build_dashboard(session: Session, cfg: Config, actor: Actor, now: datetime |
             d.by_status[w.status] += 1
             d.open_matrix.setdefault(w.category, Counter())[w.severity] += 1
     today_actions = select(AuditRow.action).where(AuditRow.at >= start, AuditRow.warning_id.is_not(None),
-                                                  AuditRow.to_state.is_not(None))
+                                                  AuditRow.to_state.is_not(None),
+                                                  AuditRow.actor != "system")  # raised/resolved by the system
     acts = list(session.scalars(today_actions))
     d.actions_today, d.closed_today = len(acts), acts.count("close")
     d.overdue = list_queue(session, cfg, actor, QueueFilter(status="open", overdue=True), now, limit=20)
@@ -87,6 +90,12 @@ def build_dashboard(session: Session, cfg: Config, actor: Actor, now: datetime |
     rows = session.execute(select(OutboxRow.channel, func.count()).where(OutboxRow.delivered_at.is_(None))
                            .group_by(OutboxRow.channel)).all()
     d.outbox = {str(c): int(n) for c, n in rows}
+    # Notifications whose last attempt failed (they are retried with backoff): count and latest reason.
+    failing = select(OutboxRow).where(OutboxRow.channel.in_(("mail", "apprise")), OutboxRow.delivered_at.is_(None),
+                                      OutboxRow.last_error != "")
+    d.mail_failed = int(session.scalar(select(func.count()).select_from(failing.subquery())) or 0)
+    latest = session.scalars(failing.order_by(OutboxRow.next_attempt_at.desc()).limit(1)).first()
+    d.mail_error = latest.last_error if latest is not None else ""
     return d
 
 
