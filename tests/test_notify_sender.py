@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -137,3 +138,21 @@ def test_password_never_in_last_error_or_logs(notify_cfg: Config, store: Store, 
     assert all(r.attempts == 1 for r in rows)
     for text in [*(r.last_error for r in rows), *report.errors, caplog.text]:
         assert SECRET not in text
+
+
+def test_failures_show_on_the_dashboard(cfg: Config, web_store: Store, client_as: Any) -> None:
+    with web_store.session() as s:
+        enqueue_mail(s, key="mail:test:dash", to=["a@example.gov.cn"], subject="x", text="x", html=None, kind="test",
+                     now=T0)
+    cfg.alerts.smtp = Smtp(host="127.0.0.1", port=_closed_port())
+    assert deliver_pending(web_store, cfg, now=T0).failed == 1
+    page = client_as("officer_chen").get("/dashboard").text
+    assert "通知发送失败 1 条" in page and "无法连接SMTP服务器" in page
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
