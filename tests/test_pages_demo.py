@@ -269,3 +269,20 @@ def test_a_page_without_an_article_raises_missing_content(sites: DemoSites) -> N
     with pytest.raises(ParseError) as err:
         fetch(sites, "/news/", "news").posts()
     assert err.value.reason == "missing_content"
+
+
+def test_weibo_comments_follow_from_the_search_and_chain_pages(sites: DemoSites, corpus: DemoCorpus) -> None:
+    posts, links = crawl(sites, weibo_search(corpus.county), "weibo", comments=True)
+    by_bid = {i.bid: i for i in corpus.by_platform("weibo")}
+    comment_links = [link for link in links if link.kind == "comments"]
+    assert comment_links
+    link = max(comment_links, key=lambda li: len(by_bid[li.meta["url"].rsplit("/", 1)[1]].replies))
+    item = by_bid[link.meta["url"].rsplit("/", 1)[1]]
+    comments, _ = crawl(sites, link.url.removeprefix(BASE), "weibo_comments", link=link.meta)
+    assert len(comments) == len(item.replies) > 0
+    parent = next(p for p in posts if p.url == link.meta["url"])
+    for post, reply in zip(comments, item.replies, strict=True):
+        assert post.kind is PostKind.comment and post.thread_id == parent.id and post.url == parent.url
+        assert post.content.split() == reply.text.split() and post.author == reply.author
+        assert close(post.published_at, reply.published_at)
+    assert len({p.id for p in comments}) == len(comments)

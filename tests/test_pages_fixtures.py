@@ -57,6 +57,11 @@ CASES: list[tuple[str, str, str, str, dict[str, Any]]] = [
      "https://m.weibo.cn/api/container/getIndex?containerid=1076031669879400&page=2", {}),
     ("weibo_extend", "weibo_extend", "weibo/statuses_extend.json",
      "https://m.weibo.cn/statuses/extend?id=4383404751066167", {}),
+    ("weibo_comments_hotflow", "weibo_comments", "weibo/comments_hotflow.json",
+     "https://m.weibo.cn/comments/hotflow?id=4383183661430868&mid=4383183661430868&max_id_type=0",
+     {"link": {"url": "https://m.weibo.cn/status/HyTZc60ew", "post_id": "c0ffee0000000000"}}),
+    ("weibo_comments_show", "weibo_comments", "weibo/api_comments_show.json",
+     "https://m.weibo.cn/api/comments/show?id=4383183661430868&page=1", {}),
     ("weibo_userinfo_not_posts", "weibo", "weibo/getIndex_type-uid_userinfo.json",
      "https://m.weibo.cn/api/container/getIndex?type=uid&value=1669879400", {}),
 ]

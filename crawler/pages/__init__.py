@@ -14,6 +14,7 @@ from crawler.pages.registry import PAGE_TYPES, page_for, page_options
 from crawler.pages.search import SearchResultsPage
 from crawler.pages.tieba import TiebaListPage, TiebaThreadPage
 from crawler.pages.weibo import WeiboExtendPage, WeiboSearchPage
+from crawler.pages.weibo_comments import WeiboCommentsPage
 from crawler.pages.weibo_rendered import WeiboRenderedPage
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "SearchResultsPage",
     "TiebaListPage",
     "TiebaThreadPage",
+    "WeiboCommentsPage",
     "WeiboExtendPage",
     "WeiboRenderedPage",
     "WeiboSearchPage",

@@ -12,6 +12,7 @@ from crawler.pages.news_list import NewsListPage
 from crawler.pages.search import SearchResultsPage
 from crawler.pages.tieba import TiebaListPage, TiebaThreadPage
 from crawler.pages.weibo import WeiboExtendPage, WeiboSearchPage
+from crawler.pages.weibo_comments import WeiboCommentsPage
 from crawler.pages.weibo_rendered import WeiboRenderedPage
 from yuqing.config import Source
 from yuqing.errors import InputError
@@ -27,6 +28,7 @@ PAGE_TYPES: dict[str, type] = {
     "discuz": DiscuzThreadPage,
     "weibo": WeiboSearchPage,
     "weibo_extend": WeiboExtendPage,
+    "weibo_comments": WeiboCommentsPage,
     "weibo_rendered": WeiboRenderedPage,
 }
 

@@ -144,7 +144,9 @@ class WeiboSearchPage(_WeiboJson):
                 out.append(Link(url=self.extend_url(mid), kind="extend", meta=meta))
             if self.option("comments") and mid and (to_int(mblog.get("comments_count")) or 0) > 0:
                 url = urljoin(self.url, f"../../comments/hotflow?id={mid}&mid={mid}&max_id_type=0")
-                out.append(Link(url=url, kind="comments", meta={"id": mid}))
+                post = self.mblog_post(mblog, scheme)
+                meta = {"id": mid, "post_id": post.id, "url": post.url}
+                out.append(Link(url=url, kind="comments", meta=meta))
         info = (self.data().get("data") or {}).get("cardlistInfo") or {}
         if self.data().get("ok") == 1 and info.get("page"):
             parts = urlsplit(self.url)
