@@ -12,9 +12,10 @@ from datetime import datetime
 
 import trafilatura
 
-from crawler.pages.base import BasePage, Link, clean_text, node_text
+from crawler.pages.base import BasePage, Link
 from crawler.pages.dates import _FULL, parse_datetime
 from crawler.pages.guards import check_page, title_of
+from crawler.pages.text import clean_text, node_text
 from crawler.pages.tidy import tidy_body, tidy_title
 from yuqing.model import Metrics, Post, PostKind
 

@@ -12,9 +12,10 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from parsel import Selector
 
-from crawler.pages.base import BasePage, Link, node_text, to_int
+from crawler.pages.base import BasePage, Link
 from crawler.pages.dates import parse_datetime
 from crawler.pages.guards import check_page
+from crawler.pages.text import node_text, to_int
 from yuqing.model import Metrics, Post, PostKind, post_id_for
 
 # Inside a post body: login prompts, anti-copy noise, edit notices, attachments and quoted replies.

@@ -12,9 +12,10 @@ from typing import Any
 
 import feedparser
 
-from crawler.pages.base import BasePage, Link, html_to_text
+from crawler.pages.base import BasePage, Link
 from crawler.pages.dates import parse_datetime
 from crawler.pages.guards import title_of
+from crawler.pages.text import html_to_text
 from yuqing.model import Post, PostKind
 
 _CLOSED = re.compile(r"</(rss|feed|rdf:RDF)>", re.I)

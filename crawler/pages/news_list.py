@@ -15,9 +15,10 @@ from urllib.parse import urlsplit
 
 from parsel import Selector
 
-from crawler.pages.base import BasePage, Link, node_text
+from crawler.pages.base import BasePage, Link
 from crawler.pages.dates import _FULL, parse_datetime
 from crawler.pages.guards import check_page
+from crawler.pages.text import node_text
 from yuqing.model import Post
 
 _ARTICLE_PATH = re.compile(r"\.(s?html?)$|\d{3,}")

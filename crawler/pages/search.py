@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from parsel import Selector
 
-from crawler.pages.base import BasePage, Link, node_text
+from crawler.pages.base import BasePage, Link
 from crawler.pages.dates import parse_datetime
 from crawler.pages.guards import check_page
 from crawler.pages.news_list import next_link
+from crawler.pages.text import node_text
 from yuqing.model import Post
 
 _RESULTS = "div.result-op.c-container, div.result.c-container, div.result"

@@ -15,9 +15,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from parsel import Selector
 
-from crawler.pages.base import BasePage, Link, node_text, to_int
+from crawler.pages.base import BasePage, Link
 from crawler.pages.dates import parse_datetime
 from crawler.pages.guards import check_page, title_of
+from crawler.pages.text import node_text, to_int
 from yuqing.model import Metrics, Post, PostKind, post_id_for
 
 _FLOOR = re.compile(r"^(\d+)楼$")

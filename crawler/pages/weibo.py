@@ -19,9 +19,10 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
 
 from parsel import Selector
 
-from crawler.pages.base import BasePage, Link, node_text, to_int
+from crawler.pages.base import BasePage, Link
 from crawler.pages.dates import parse_datetime
 from crawler.pages.errors import LoginExpired
+from crawler.pages.text import node_text, to_int
 from yuqing.model import Metrics, Post, PostKind
 
 _MORE = re.compile(r"(\.\.\.|…)?\s*<a [^>]*href=\"?/status/[^>]*>全文</a>\s*$")

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-from crawler.pages.base import Link, to_int
+from crawler.pages.base import Link
 from crawler.pages.dates import parse_datetime
+from crawler.pages.text import to_int
 from crawler.pages.weibo import _WeiboJson, weibo_html_to_text
 from yuqing.model import Metrics, Post, PostKind, post_id_for
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from urllib.parse import urljoin
 
-from crawler.pages.base import BasePage, Link, node_text, to_int
+from crawler.pages.base import BasePage, Link
 from crawler.pages.dates import parse_datetime
 from crawler.pages.guards import check_page
+from crawler.pages.text import node_text, to_int
 from crawler.pages.weibo import weibo_html_to_text
 from yuqing.model import Metrics, Post, PostKind
 
