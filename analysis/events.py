@@ -29,8 +29,10 @@ import functools
 import hashlib
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -45,7 +47,7 @@ SHINGLE = 3
 MIN_CHARS = 12  # normalised texts shorter than this are not compared
 DEFAULT_THRESHOLD = 0.5
 MAX_VERIFY = 8  # candidates verified per post, those sharing the most LSH bands
-MAX_BUCKET = 64  # posts kept per LSH bucket
+MAX_BUCKET = 32  # posts kept per LSH bucket
 REDUNDANT = 0.9  # a post this similar to an indexed one is not indexed itself
 STRONG = 0.65  # a member less similar than this to the indexed post it matched is not indexed
 LOOSE, CONTAINED = 0.3, 0.7  # below the threshold, a text this much inside another is still a copy
@@ -58,14 +60,27 @@ _BIN_INDEX = np.arange(PERMS)
 _SHIFTS = (np.arange(32, dtype=np.uint64) * np.uint64(2))
 _LOW_BITS = np.uint64(0x5555555555555555)
 
-_STRIP = re.compile(
-    r"//@[^:：\s]{1,30}[:：]|https?://\S+|\[[^\[\]]{1,8}\]|[\s\W_]+",
-)
+_MARKERS = re.compile(r"//@[^:：\s]{1,30}[:：]|https?://\S+|\[[^\[\]]{1,8}\]")
+
+
+class _Drop(dict[int, None]):
+    """str.translate table deleting every character that is not a letter or digit (built lazily, cached)."""
+
+    def __missing__(self, code: int) -> int | None:
+        ch = chr(code)
+        value = code if ch.isalnum() else None
+        self[code] = value  # type: ignore[assignment]
+        return value
+
+
+_DROP = _Drop()
 
 
 def normalise(text: str) -> str:
-    """The text as compared: markers, links, emoticons, punctuation and spaces removed, lowercase."""
-    return _STRIP.sub("", text).lower()
+    """The text as compared: repost markers, links, emoticons, punctuation and spaces removed, lowercase."""
+    if "//@" in text or "http" in text or "[" in text:
+        text = _MARKERS.sub("", text)
+    return text.translate(_DROP).lower()
 
 
 def _mix(key: np.ndarray) -> np.ndarray:
@@ -123,12 +138,25 @@ def minhash(norm: str) -> np.ndarray:
     return minhash_many([norm])[0]
 
 
+def signatures_of(mhs: np.ndarray) -> list[str]:
+    """The stored form of MinHash rows: the low 2 bits of the first 64 values, packed into 32 hex digits."""
+    low = mhs[:, :SIG_VALUES] & np.uint64(3)
+    lo = np.bitwise_or.reduce(low[:, :32] << _SHIFTS, axis=1).tolist()
+    hi = np.bitwise_or.reduce(low[:, 32:] << _SHIFTS, axis=1).tolist()
+    return [f"{a:016x}{b:016x}" for a, b in zip(hi, lo, strict=True)]
+
+
 def signature_of(mh: np.ndarray) -> str:
-    """The stored form: the low 2 bits of the first 64 values, packed into 32 hex digits."""
-    low = mh[:SIG_VALUES] & np.uint64(3)
-    lo = int(np.bitwise_or.reduce(low[:32] << _SHIFTS))
-    hi = int(np.bitwise_or.reduce(low[32:] << _SHIFTS))
-    return f"{hi:016x}{lo:016x}"
+    return signatures_of(mh.reshape(1, -1))[0]
+
+
+def _band_keys(mhs: np.ndarray) -> list[list[int]]:
+    """One 64-bit key per LSH band (ROWS values each) per row, as Python ints for dict lookups."""
+    v = mhs[:, : BANDS * ROWS].reshape(len(mhs), BANDS, ROWS)
+    key = v[:, :, 0] * np.uint64(0x9E3779B97F4A7C15)
+    for r in range(1, ROWS):
+        key = (key ^ v[:, :, r]) * np.uint64(0xBF58476D1CE4E5B9)
+    return (key ^ (key >> np.uint64(31))).tolist()
 
 
 def _agreeing(x: np.ndarray) -> np.ndarray:
@@ -170,8 +198,8 @@ class EventGrouper:
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD) -> None:
         self.threshold = threshold
-        self._buckets: list[dict[bytes, list[int]]] = [{} for _ in range(BANDS)]
-        self._mh: list[np.ndarray] = []  # full MinHash of each indexed post (this process)
+        self._buckets: list[dict[int, list[int]]] = [{} for _ in range(BANDS)]
+        self._mh = np.zeros((1024, PERMS), dtype=np.uint64)  # full MinHash of each indexed post (this process)
         self._size: list[int] = []  # its number of shingles
         self._mh_event: list[str] = []
         self._post_event: dict[str, str] = {}
@@ -218,23 +246,14 @@ class EventGrouper:
                 return self._post_event[key]
         return None
 
-    @staticmethod
-    def _band_keys(mh: np.ndarray) -> list[bytes]:
-        raw = mh[: BANDS * ROWS].astype(np.uint32).tobytes()
-        step = ROWS * 4
-        return [raw[i * step : (i + 1) * step] for i in range(BANDS)]
-
-    def _best_in_process(self, mh: np.ndarray, size: int, keys: list[bytes]) -> tuple[str | None, float]:
+    def _best_in_process(self, mh: np.ndarray, size: int, keys: list[int]) -> tuple[str | None, float]:
         """The event of the most similar indexed post that counts as the same story, with its similarity."""
-        hits: dict[int, int] = {}
-        for band, key in zip(self._buckets, keys, strict=True):
-            for idx in band.get(key, ()):
-                hits[idx] = hits.get(idx, 0) + 1
-        if not hits:
+        found = [b[k] for b, k in zip(self._buckets, keys, strict=True) if k in b]
+        if not found:
             return None, 0.0
         # Verify the few posts that share the most bands: band agreement already ranks similarity.
-        top = sorted(hits, key=hits.__getitem__, reverse=True)[:MAX_VERIFY]
-        sims = (np.stack([self._mh[i] for i in top]) == mh).mean(axis=1)
+        top = [idx for idx, _ in Counter(chain.from_iterable(found)).most_common(MAX_VERIFY)]
+        sims = (self._mh[top] == mh).mean(axis=1)
         best, best_j = None, 0.0
         for i, j in zip(top, sims.tolist(), strict=True):
             if j > best_j and self._same_story(j, size, self._size[i]):
@@ -260,9 +279,11 @@ class EventGrouper:
         i = int(np.argmax(agree))
         return self._loaded_ids[i] if int(agree[i]) >= self._bar else None
 
-    def _index(self, mh: np.ndarray, size: int, keys: list[bytes], event_id: str) -> None:
-        idx = len(self._mh)
-        self._mh.append(mh)
+    def _index(self, mh: np.ndarray, size: int, keys: list[int], event_id: str) -> None:
+        idx = len(self._size)
+        if idx == len(self._mh):
+            self._mh = np.concatenate([self._mh, np.zeros_like(self._mh)])
+        self._mh[idx] = mh
         self._size.append(size)
         self._mh_event.append(event_id)
         for band, key in zip(self._buckets, keys, strict=True):
@@ -281,19 +302,21 @@ class EventGrouper:
         # Short texts get a signature of their own (text plus post id): nothing will match it later.
         hashed = [n if ok else f"{n}|{p.id}" for n, ok, p in zip(norms, comparable, posts, strict=True)]
         mhs = minhash_many(hashed)
+        sigs = signatures_of(mhs)
+        keys = _band_keys(mhs)
         return [
-            self._assign(p, mh, len(n) - SHINGLE + 1, ok)
-            for p, mh, n, ok in zip(posts, mhs, norms, comparable, strict=True)
+            self._assign(p, mh, sig, k, len(n) - SHINGLE + 1, ok)
+            for p, mh, sig, k, n, ok in zip(posts, mhs, sigs, keys, norms, comparable, strict=True)
         ]
 
-    def _assign(self, post: Post, mh: np.ndarray, size: int, comparable: bool) -> EventAssignment:
-        signature = signature_of(mh)
+    def _assign(
+        self, post: Post, mh: np.ndarray, signature: str, keys: list[int], size: int, comparable: bool
+    ) -> EventAssignment:
         known = self._post_event.get(post.id)
         if known is not None:  # the same post again: the same answer
             return EventAssignment(known, signature, False)
         event_id = self._linked_event(post)
         if event_id is None and comparable:
-            keys = self._band_keys(mh)
             best, best_j = self._best_in_process(mh, size, keys)
             if best is not None:
                 event_id = best
