@@ -3,6 +3,7 @@ clock), checked against the corpus's truth: title, text, author as shown, publis
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -286,3 +287,21 @@ def test_weibo_comments_follow_from_the_search_and_chain_pages(sites: DemoSites,
         assert post.content.split() == reply.text.split() and post.author == reply.author
         assert close(post.published_at, reply.published_at)
     assert len({p.id for p in comments}) == len(comments)
+
+
+def test_a_banned_or_image_only_floor_does_not_spoil_the_page(sites: DemoSites, corpus: DemoCorpus) -> None:
+    item = max(corpus.by_platform("discuz"), key=lambda i: len(i.replies))
+    target = f"/bbs/forum.php?mod=viewthread&tid={item.number}"
+    html = sites.handle(target).body.decode("utf-8")
+
+    def body_of(floor: int, markup: str) -> None:
+        nonlocal html
+        html = re.sub(rf'(id="postmessage_{item.number * 100 + floor}">).*?(</td>)', rf"\g<1>{markup}\g<2>", html,
+                      flags=re.S)
+
+    body_of(2, '<div class="locked">提示: <em>作者被禁止或删除 内容自动屏蔽</em></div>')
+    body_of(3, '<img src="data/attachment/forum/photo.jpg" />')
+    floors = {p.floor: p for p in fetch(sites, target, "discuz", body=html.encode("utf-8")).posts()}
+    assert 2 not in floors  # banned: skipped, not an empty post and not a failed page
+    assert floors[3].content == "[图片]"
+    assert floors[1].content.split() == item.text.split() and floors[4].content.split() == item.replies[2].text.split()

@@ -39,7 +39,9 @@ def canonical_thread_url(url: str) -> str:
 
 
 def _message_text(node: Selector) -> str:
-    return node_text(node)
+    """A post body's text; an image-only post reads "[图片]", a banned or emptied one ""."""
+    text = node_text(node)
+    return text or ("[图片]" if node.css("img") else "")
 
 
 def _drop_noise(page_sel: Selector, cache: dict[str, object]) -> None:
@@ -183,7 +185,8 @@ class DiscuzThreadPage(BasePage):
         if posted:
             raw = posted.css("span::attr(title)").get() or node_text(posted[0])
         raw = raw.removeprefix("发表于").strip()
-        return floor, author, raw, _message_text(message[0]), pid
+        text = _message_text(message[0])
+        return (floor, author, raw, text, pid) if text else None  # banned floors ("作者被禁止或删除") are skipped
 
     def _touch_floor(self, node: Selector, index: int) -> tuple[int, str, str, str, str] | None:
         message = node.css(".message")
@@ -193,4 +196,5 @@ class DiscuzThreadPage(BasePage):
         floor = _FLOOR_WORDS.get(label) or to_int(label) or self._page_offset() + index + 1
         author = node.css(".authi b a::text, .authi b::text").get("").strip()
         raw = node.css(".authi li.rela::text, .authi li:nth-child(2)::text").get("").strip()
-        return floor, author, raw, _message_text(message[0]), node.attrib.get("id", "").removeprefix("pid")
+        text = _message_text(message[0])
+        return (floor, author, raw, text, node.attrib.get("id", "").removeprefix("pid")) if text else None
