@@ -97,3 +97,11 @@ def test_rendered_topic_page_gives_the_same_weibos_as_the_api(demo_sites: DemoSi
     with pytest.raises(ParseError) as err:
         page_for("weibo_rendered", PageInput(url=url, body=unrendered)).posts()
     assert err.value.reason == "no_items"
+
+
+@pytest.mark.parametrize(("target", "kind"), [("/news/rss.xml", "feed"), ("/weibo/api/container/getIndex", "weibo")])
+def test_captcha_instead_of_feed_or_json_says_captcha(demo_sites: DemoSites, target: str, kind: str) -> None:
+    demo_sites.set_fault(target, "captcha")
+    with pytest.raises(ParseError) as err:
+        get(demo_sites, target + "?containerid=x", kind).posts()
+    assert err.value.reason == "captcha"

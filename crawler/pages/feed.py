@@ -14,7 +14,7 @@ import feedparser
 
 from crawler.pages.base import BasePage, Link
 from crawler.pages.dates import parse_datetime
-from crawler.pages.guards import title_of
+from crawler.pages.guards import check_page, title_of
 from crawler.pages.text import html_to_text
 from yuqing.model import Post, PostKind
 
@@ -38,6 +38,7 @@ class FeedPage(BasePage):
             resolve_relative_uris=False,
         )
         if not parsed.get("version") and not parsed.entries:
+            check_page(self.page)  # a captcha, login wall or ban page says so more precisely
             title = title_of(self.page.text())
             raise self.fail("not_a_feed", title or self.page.header("Content-Type"))
         if parsed.get("bozo") and not _CLOSED.search(text[-2048:]):

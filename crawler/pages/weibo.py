@@ -22,6 +22,7 @@ from parsel import Selector
 from crawler.pages.base import BasePage, Link
 from crawler.pages.dates import parse_datetime
 from crawler.pages.errors import LoginExpired
+from crawler.pages.guards import check_page
 from crawler.pages.text import node_text, to_int
 from yuqing.model import Metrics, Post, PostKind
 
@@ -56,6 +57,7 @@ class _WeiboJson(BasePage):
                 raise LoginExpired(self.url, "返回了登录页面而不是 JSON") from None
             if text.startswith(("{", "[")):
                 raise self.fail("truncated", f"JSON 不完整({len(self.page.body)} 字节)") from None
+            check_page(self.page)  # a captcha or ban page instead of JSON
             raise self.fail("not_json", text[:60].replace("\n", " ")) from None
         if not isinstance(data, dict) or "ok" not in data:
             raise self.fail("no_items", "JSON 中没有 ok 字段(接口可能已改版)")
