@@ -113,6 +113,20 @@ def test_tls_with_login(security: str, notify_cfg: Config, store: Store, tmp_pat
         assert len(sink.messages()) == 2 and sink.auth_failures == 0
 
 
+def test_password_from_a_file(notify_cfg: Config, store: Store, tmp_path: Path) -> None:
+    secret = tmp_path / "smtp-password"
+    secret.write_text("ascii-pw-123\n", encoding="utf-8")
+    with MailSink(tmp_path / "tls-mail", security="starttls", auth=("yuqing", "ascii-pw-123")) as sink:
+        notify_cfg.alerts.smtp = Smtp(host=sink.host, port=sink.port, security="starttls", username="yuqing",
+                                      password_file=str(secret), ca_file=str(sink.cafile))
+        _queue(store, 1)
+        assert deliver_pending(store, notify_cfg, now=T0).sent == 1
+        secret.unlink()  # unreadable now: reported, retried later, nothing lost
+        _queue(store, 1, prefix="later")
+        report = deliver_pending(store, notify_cfg, now=T0)
+        assert report.sent == 0 and report.waiting == 1 and "无法读取SMTP密码文件" in report.errors[0]
+
+
 def test_untrusted_certificate_is_refused(notify_cfg: Config, store: Store, tmp_path: Path) -> None:
     with MailSink(tmp_path / "tls-mail", security="starttls") as sink:
         notify_cfg.alerts.smtp = Smtp(host=sink.host, port=sink.port, security="starttls")
