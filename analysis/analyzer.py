@@ -8,6 +8,7 @@ done here: it needs the store's recent events, so the pipeline runs analysis.eve
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,7 +75,8 @@ class Analyzer:
         self.classifier = classifier
         self.lexicon = LexiconScorer()
         self._scoped = {s.id: s.scoped_to_county for s in cfg.sources}
-        self._red_lines = [t for t in cfg.red_lines if t]
+        red = sorted({t for t in cfg.red_lines if t}, key=len, reverse=True)
+        self._red_line = re.compile("|".join(map(re.escape, red))) if red else None
         th = cfg.alerts.thresholds
         # A post has a severity from the lowest bar any period uses; rules apply the current one.
         self._severity_floor = min(th.sensitivity, th.sensitive_period_sensitivity)
@@ -121,7 +123,7 @@ class Analyzer:
             if scope is None:
                 scope = self._scoped.get(post.source, False)
             schools = self.matcher.match(text, scoped_to_county=scope)
-            red = any(t in text for t in self._red_lines)
+            red = self._red_line is not None and self._red_line.search(text) is not None
             severity = post_severity(
                 sc.sensitivity, sc.category, post.metrics.reach(), red, threshold=self._severity_floor
             )

@@ -36,8 +36,11 @@ class _Term:
     text: str
     regex: re.Pattern[str] | None = None
 
-    def found(self, text: str) -> bool:
-        return bool(self.regex.search(text)) if self.regex is not None else self.text in text
+    def found(self, text: str, words: set[str] | None = None) -> bool:
+        """Whether the term occurs; ``words`` (plain words known to occur) spares the substring search."""
+        if self.regex is not None:
+            return bool(self.regex.search(text))
+        return self.text in words if words is not None else self.text in text
 
 
 @dataclass
@@ -46,12 +49,29 @@ class Clause:
     must: list[_Term] = field(default_factory=list)
     must_not: list[_Term] = field(default_factory=list)
 
-    def matches(self, text: str) -> bool:
-        if self.any_of and not any(t.found(text) for t in self.any_of):
+    def compile(self) -> None:
+        """Sets of the plain words, for matching against the set of words found in a text."""
+        self._any = frozenset(t.text for t in self.any_of if t.regex is None)
+        self._any_re = [t for t in self.any_of if t.regex is not None]
+        self._must = frozenset(t.text for t in self.must if t.regex is None)
+        self._must_re = [t for t in self.must if t.regex is not None]
+        self._not = frozenset(t.text for t in self.must_not if t.regex is None)
+        self._not_re = [t for t in self.must_not if t.regex is not None]
+
+    def matches_found(self, text: str, words: set[str]) -> bool:
+        """``matches`` given the set of plain words that occur in ``text`` (compile() first)."""
+        if self.any_of and words.isdisjoint(self._any) and not any(t.found(text) for t in self._any_re):
             return False
-        if not all(t.found(text) for t in self.must):
+        if not self._must <= words or not all(t.found(text) for t in self._must_re):
             return False
-        return not any(t.found(text) for t in self.must_not)
+        return words.isdisjoint(self._not) and not any(t.found(text) for t in self._not_re)
+
+    def matches(self, text: str, words: set[str] | None = None) -> bool:
+        if self.any_of and not any(t.found(text, words) for t in self.any_of):
+            return False
+        if not all(t.found(text, words) for t in self.must):
+            return False
+        return not any(t.found(text, words) for t in self.must_not)
 
     def empty(self) -> bool:
         return not (self.any_of or self.must)
@@ -97,10 +117,35 @@ class TopicMatcher:
 
     def __init__(self, topics: Iterable[tuple[str, str]]) -> None:
         self._topics = [(name, parse(expr)) for name, expr in topics]
+        for _, clauses in self._topics:
+            for c in clauses:
+                c.compile()
+        plain = {t.text for _, cs in self._topics for c in cs for t in (*c.any_of, *c.must, *c.must_not) if not t.regex}
+        # A zero-width search at every position finds every plain word of a layer, overlapping ones
+        # included; a word inside another (补课 in 补课费) starts where the longer one may, so it gets its
+        # own layer: within a layer no word contains another.
+        self._layers = _layers(sorted(plain, key=len, reverse=True))
 
     @classmethod
     def from_config(cls, cfg: Config) -> TopicMatcher:
         return cls((t.name, t.expression) for t in cfg.topics)
 
     def match(self, text: str) -> list[str]:
-        return [name for name, clauses in self._topics if any(c.matches(text) for c in clauses)]
+        words: set[str] = set()
+        for layer in self._layers:
+            words.update(layer.findall(text))
+        return [name for name, clauses in self._topics if any(c.matches_found(text, words) for c in clauses)]
+
+
+def _layers(words: list[str]) -> list[re.Pattern[str]]:
+    """Lookahead alternations over ``words``, no word in a layer a substring of another in it, so that
+    findall over the layers finds every word that occurs."""
+    layers: list[list[str]] = []
+    for w in words:
+        for layer in layers:
+            if not any(w in other or other in w for other in layer):
+                layer.append(w)
+                break
+        else:
+            layers.append([w])
+    return [re.compile("(?=(" + "|".join(map(re.escape, layer)) + "))") for layer in layers]

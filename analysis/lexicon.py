@@ -89,8 +89,8 @@ class LexiconScorer:
         # Cues hidden inside a longer cue (中毒 in 食物中毒): the alternation finds only the longer one.
         self._inner = {t: [o for o in weights if o != t and o in t] for t in weights}
         self._re = _alternation(list(weights))
-        self._pos = _alternation(list(POSITIVE))
-        self._neg = _alternation(list(NEGATIVE))
+        self._polarity = {t: 1 for t in POSITIVE} | {t: -1 for t in NEGATIVE}
+        self._polar = _alternation(list(self._polarity))
 
     def score(self, text: str) -> LexiconResult:
         found = set(self._re.findall(text))
@@ -118,6 +118,5 @@ class LexiconScorer:
         return LexiconResult(sensitivity, category, explanation, scores)
 
     def sentiment(self, text: str) -> float:
-        pos = len(self._pos.findall(text))
-        neg = len(self._neg.findall(text))
-        return math.tanh((pos - neg) / 3.0)
+        net = sum(self._polarity[t] for t in self._polar.findall(text))
+        return math.tanh(net / 3.0)

@@ -132,7 +132,8 @@ class SchoolMatcher:
         """Ids of our schools the text is about, in order of first mention."""
         if self._re is None or not text:
             return []
-        text = _CJK_SPACE.sub("", text)
+        if " " in text or "\u3000" in text or "\t" in text or "\n" in text:
+            text = _CJK_SPACE.sub("", text)
         others = self._other_spans(text)
         context: bool | None = None
         out: list[str] = []

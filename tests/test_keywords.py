@@ -62,3 +62,8 @@ def test_sample_config_topics(cfg) -> None:  # noqa: ANN001
     assert topics.match("孩子被同学打了") == ["校园欺凌"]
     assert "乱收费" in topics.match("学校强制收费")
     assert topics.match("小升初划片的问题") == ["招生入学"]
+
+
+def test_overlapping_and_nested_words_are_all_found() -> None:
+    topics = TopicMatcher([("a", "+收费 +费用"), ("b", "+补课 +补课费"), ("c", "收费 !费用")])
+    assert topics.match("学校收费用途不明，补课费也要交") == ["a", "b"]
