@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from alerting.store.db import Store
-from alerting.store.posts import save_evidence, upsert_post
-from alerting.store.tables import SeenUrlRow, SourceRunRow
+from alerting.store.posts import _row_values, save_evidence, upsert_post
+from alerting.store.tables import PostRow, SeenUrlRow, SourceRunRow
 from yuqing.model import Post, utcnow
 
 RUN_STATUSES = ("running", "ok", "failed", "degraded", "login_expired", "blocked", "killed")
@@ -215,14 +215,23 @@ def _save_page(
 ) -> PageSave:
     out = PageSave()
     now = utcnow()
-    with store.session() as s:
-        if body is not None and posts:
+    unique = list({p.id: p for p in posts}.values())  # a page listing a post twice stores it once
+    with store.session() as s, s.no_autoflush:
+        # The page's known posts in one SELECT (upsert_post's lookups then hit the identity map), and one
+        # flush at commit instead of one per post. Kept referenced: the identity map only holds weak references.
+        _loaded = list(s.scalars(select(PostRow).where(PostRow.id.in_([p.id for p in unique]))))
+        known = {row.id for row in _loaded}
+        if body is not None and unique:
             out.evidence = save_evidence(s, url, body, status=status, content_type=content_type,
                                          fetched_at=fetched_at or now)
-        for post in posts:
+        for post in unique:
             if out.evidence and post.raw_sha256 != out.evidence:
                 post = post.model_copy(update={"raw_sha256": out.evidence})
-            result = upsert_post(s, post)
+            if post.id in known:
+                result = upsert_post(s, post)
+            else:  # certainly new: insert as upsert_post would, without its per-post lookup
+                s.add(PostRow(id=post.id, updated_at=now, **_row_values(post)))
+                result = "new"
             setattr(out, result, getattr(out, result) + 1)
             out.ids.append(post.id)
         _touch_seen(s, source_id, url, fingerprint, len(posts) if item_count is None else item_count, next_visit, now)
