@@ -305,3 +305,17 @@ def test_a_banned_or_image_only_floor_does_not_spoil_the_page(sites: DemoSites, 
     assert 2 not in floors  # banned: skipped, not an empty post and not a failed page
     assert floors[3].content == "[图片]"
     assert floors[1].content.split() == item.text.split() and floors[4].content.split() == item.replies[2].text.split()
+
+
+def test_weibo_status_page_has_the_full_text_and_the_search_posts_id(sites: DemoSites, corpus: DemoCorpus) -> None:
+    posts, _ = crawl(sites, weibo_search(corpus.county), "weibo")
+    by_bid = {i.bid: i for i in corpus.by_platform("weibo")}
+    for post in posts[:6]:
+        target = post.url.removeprefix(BASE)
+        [status] = fetch(sites, target, "weibo_status").posts()
+        item = by_bid[target.rsplit("/", 1)[1]]
+        assert status.id == post.id and status.content.split("\n//@")[0].split() == item.text.split()
+        assert "long_text" not in status.extra
+    with pytest.raises(ParseError) as err:
+        fetch(sites, "/weibo/status/NoSuchBid", "weibo_status").posts()
+    assert err.value.reason == "deleted"

@@ -16,6 +16,7 @@ from crawler.pages.tieba import TiebaListPage, TiebaThreadPage
 from crawler.pages.weibo import WeiboExtendPage, WeiboSearchPage
 from crawler.pages.weibo_comments import WeiboCommentsPage
 from crawler.pages.weibo_rendered import WeiboRenderedPage
+from crawler.pages.weibo_status import WeiboStatusPage
 
 __all__ = [
     "PAGE_TYPES",
@@ -37,6 +38,7 @@ __all__ = [
     "WeiboExtendPage",
     "WeiboRenderedPage",
     "WeiboSearchPage",
+    "WeiboStatusPage",
     "decode_body",
     "page_for",
     "page_options",

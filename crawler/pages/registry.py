@@ -14,6 +14,7 @@ from crawler.pages.tieba import TiebaListPage, TiebaThreadPage
 from crawler.pages.weibo import WeiboExtendPage, WeiboSearchPage
 from crawler.pages.weibo_comments import WeiboCommentsPage
 from crawler.pages.weibo_rendered import WeiboRenderedPage
+from crawler.pages.weibo_status import WeiboStatusPage
 from yuqing.config import Source
 from yuqing.errors import InputError
 
@@ -29,6 +30,7 @@ PAGE_TYPES: dict[str, type] = {
     "weibo": WeiboSearchPage,
     "weibo_extend": WeiboExtendPage,
     "weibo_comments": WeiboCommentsPage,
+    "weibo_status": WeiboStatusPage,
     "weibo_rendered": WeiboRenderedPage,
 }
 
