@@ -62,6 +62,8 @@ CASES: list[tuple[str, str, str, str, dict[str, Any]]] = [
      {"link": {"url": "https://m.weibo.cn/status/HyTZc60ew", "post_id": "c0ffee0000000000"}}),
     ("weibo_comments_show", "weibo_comments", "weibo/api_comments_show.json",
      "https://m.weibo.cn/api/comments/show?id=4383183661430868&page=1", {}),
+    ("weibo_status_show", "weibo_status", "weibo/statuses_show.json",
+     "https://m.weibo.cn/statuses/show?id=4383411844046171", {"status_url": "https://m.weibo.cn/status/{id}"}),
     ("weibo_userinfo_not_posts", "weibo", "weibo/getIndex_type-uid_userinfo.json",
      "https://m.weibo.cn/api/container/getIndex?type=uid&value=1669879400", {}),
 ]

@@ -1,6 +1,7 @@
 """WeiboStatusPage: one weibo's page (m.weibo.cn ``/status/<id>``), whose HTML carries the status as JSON
-in ``var $render_data = [{"status": {...}}][0]``. Gives the full text (no "全文" cut) and the counts; a
-page without that data is a deleted weibo ("微博-出错了") or a redesign.
+in ``var $render_data = [{"status": {...}}][0]``, or the ``statuses/show?id=`` JSON API. Gives the full
+text (no "全文" cut) and the counts; a page without that data is a deleted weibo ("微博-出错了") or a
+redesign.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ _RENDER_DATA = re.compile(r"\$render_data\s*=\s*(\[.*?\])\s*\[0\]", re.S)
 
 class WeiboStatusPage(_WeiboJson):
     def _status(self) -> dict[str, Any]:
+        if self.page.text().lstrip().startswith("{"):  # the statuses/show?id= JSON API: {"ok": 1, "data": status}
+            data = self.data()
+            if data.get("ok") != 1 or not isinstance(data.get("data"), dict):
+                raise self.fail("deleted" if data.get("ok") == 0 else "no_items", str(data.get("msg", "")))
+            status: dict[str, Any] = data["data"]
+            return status
         check_page(self.page)
         m = _RENDER_DATA.search(self.page.text())
         if not m:
@@ -28,15 +35,19 @@ class WeiboStatusPage(_WeiboJson):
             data = json.loads(m.group(1).replace("<\\/", "</"))
         except ValueError:
             raise self.fail("truncated", "$render_data 不是完整的 JSON") from None
-        status = data[0].get("status") if data and isinstance(data[0], dict) else None
-        if not isinstance(status, dict):
+        found = data[0].get("status") if data and isinstance(data[0], dict) else None
+        if not isinstance(found, dict):
             raise self.fail("no_items", "$render_data 中没有 status")
-        return status
+        return found
 
     def posts(self) -> list[Post]:
-        parts = urlsplit(self.url)
-        url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))  # this page is the status URL
-        post = self.mblog_post(self._status(), url)
+        status = self._status()
+        if "/statuses/show" in self.url:
+            url = self.status_url(status)
+        else:
+            parts = urlsplit(self.url)
+            url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))  # this page is the status URL
+        post = self.mblog_post(status, url)
         # The status page carries the whole text even where isLongText is set: nothing left to extend.
         return [post.model_copy(update={"extra": {k: v for k, v in post.extra.items() if k != "long_text"}})]
 
