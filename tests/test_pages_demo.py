@@ -319,3 +319,14 @@ def test_weibo_status_page_has_the_full_text_and_the_search_posts_id(sites: Demo
     with pytest.raises(ParseError) as err:
         fetch(sites, "/weibo/status/NoSuchBid", "weibo_status").posts()
     assert err.value.reason == "deleted"
+
+
+def test_weibo_redirected_to_the_login_page_is_login_expired() -> None:
+    from crawler.pages import LoginExpired
+
+    login_page = "<html><head><title>登录 - 新浪微博</title></head><body>请登录</body></html>".encode()
+    for url in ("https://passport.weibo.cn/signin/welcome?entry=mweibo&r=https%3A%2F%2Fm.weibo.cn%2F",
+                "https://m.weibo.cn/api/container/getIndex?containerid=x"):
+        for kind in ("weibo", "weibo_extend", "weibo_comments"):
+            with pytest.raises(LoginExpired):
+                page_for(kind, PageInput(url=url, body=login_page, crawled_at=NOW)).posts()
