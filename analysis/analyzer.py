@@ -81,7 +81,9 @@ class Analyzer:
         # A post has a severity from the lowest bar any period uses; rules apply the current one.
         self._severity_floor = min(th.sensitivity, th.sensitive_period_sensitivity)
         if classifier is not None:
-            self.model = f"{getattr(classifier, 'name', 'yuqing-clf')}@{classifier.version}"
+            name = getattr(classifier, "name", "yuqing-clf")
+            version = str(classifier.version)
+            self.model = version if version.startswith(name) else f"{name} {version}"
         else:
             self.model = f"lexicon@{self.lexicon.name.split('-', 1)[1]}"
 
