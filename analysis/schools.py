@@ -158,6 +158,14 @@ class SchoolMatcher:
 # --- evaluation on a labelled set ---------------------------------------------------------------
 
 
+MATCHING_DATA = Path(__file__).parent / "data" / "matching"
+
+
+def default_matching_paths() -> list[Path]:
+    """The shipped labelled sets: the development set and the held-out set (analysis/data/matching)."""
+    return [MATCHING_DATA / "matching.jsonl", MATCHING_DATA / "holdout.jsonl"]
+
+
 @dataclass
 class MatchingReport:
     precision: float
@@ -165,14 +173,24 @@ class MatchingReport:
     n: int
     errors: list[dict[str, Any]] = field(default_factory=list)
 
+    def __str__(self) -> str:
+        text = f"精确率 {self.precision:.3f},召回率 {self.recall:.3f}(共 {self.n} 句,判错 {len(self.errors)} 句)"
+        for e in self.errors[:5]:
+            text += f"\n  第 {e['line']} 行: {e['text']} 应为 {e['expected']},实为 {e['got']}"
+        return text
 
-def evaluate_matching(cfg: Config, path: Path) -> MatchingReport:
+
+def evaluate_matching(cfg: Config, path: Path | None = None) -> MatchingReport:
     """Micro precision and recall over (sentence, school) pairs of a JSON Lines file with
-    ``{"text": str, "schools": [ids], "scoped": bool (optional)}`` per line."""
+    ``{"text": str, "schools": [ids], "scoped": bool (optional)}`` per line; without a path, over the
+    shipped sets together (their labels are for the sample county in config/)."""
     matcher = SchoolMatcher.from_config(cfg)
     tp = fp = fn = n = 0
     errors: list[dict[str, Any]] = []
-    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    lines: list[tuple[int, str]] = []
+    for p in [Path(path)] if path is not None else default_matching_paths():
+        lines.extend(enumerate(p.read_text(encoding="utf-8").splitlines(), 1))
+    for lineno, line in lines:
         if not line.strip():
             continue
         item = json.loads(line)

@@ -69,6 +69,11 @@ def test_order_of_first_mention_and_no_duplicates(matcher: SchoolMatcher) -> Non
     assert matcher.match(text) == ["county-no2-high", "county-no1-high"]
 
 
+def test_default_sets_and_the_printed_report(sample_cfg: Config) -> None:
+    report = evaluate_matching(sample_cfg)
+    assert report.n == 356 and "精确率" in str(report) and "召回率" in str(report)
+
+
 def test_report_lists_the_errors(sample_cfg: Config, tmp_path: Path) -> None:
     path = tmp_path / "m.jsonl"
     rows = [
@@ -80,3 +85,4 @@ def test_report_lists_the_errors(sample_cfg: Config, tmp_path: Path) -> None:
     report = evaluate_matching(sample_cfg, path)
     assert report.n == 3 and report.precision == 1.0 and report.recall == 0.5
     assert [e["line"] for e in report.errors] == [2]
+    assert "第 2 行" in str(report)
