@@ -330,3 +330,9 @@ def test_weibo_redirected_to_the_login_page_is_login_expired() -> None:
         for kind in ("weibo", "weibo_extend", "weibo_comments"):
             with pytest.raises(LoginExpired):
                 page_for(kind, PageInput(url=url, body=login_page, crawled_at=NOW)).posts()
+
+
+def test_scripts_after_the_closing_tag_are_not_truncation(sites: DemoSites, corpus: DemoCorpus) -> None:
+    item = corpus.by_platform("tieba")[0]
+    body = sites.handle(f"/tieba/p/{item.number}").body + b"\n<script>var t=1;</script>" * 800  # ~20 KB after </html>
+    assert fetch(sites, f"/tieba/p/{item.number}", "tieba", body=body).posts()

@@ -24,13 +24,16 @@ def title_of(html: str) -> str:
     return re.sub(r"\s+", " ", m.group(1)).strip() if m else ""
 
 
+_OPEN = re.compile(rb"<(html|body)[\s>]", re.I)
+_CLOSE = re.compile(rb"</(html|body)\s*>", re.I)
+
+
 def is_truncated(page: PageInput) -> bool:
-    """An HTML document whose end never arrived (no </body> or </html> in its last 4 KB)."""
-    head = page.body[:4096].lower()
-    if b"<html" not in head and b"<body" not in head:
+    """An HTML document whose end never arrived: no </body> or </html> in its last 64 KB (sites append
+    tracking scripts after </html>, so the very end is not enough)."""
+    if not _OPEN.search(page.body[:8192]):
         return False
-    tail = page.body[-4096:].lower()
-    return b"</html" not in tail and b"</body" not in tail
+    return not _CLOSE.search(page.body[-65536:])
 
 
 def check_page(page: PageInput, *, gone_markers: tuple[str, ...] = _GONE) -> None:
