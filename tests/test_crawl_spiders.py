@@ -29,7 +29,8 @@ def _norm(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def crawled(crawl_env_factory: Any) -> Iterator[tuple[CrawlEnv, dict[str, Any], dict[str, Any]]]:
-    env = crawl_env_factory("spiders", only=SOURCES)
+    comments = {"demo-weibo-search": {"options": {"comments": True}}}
+    env = crawl_env_factory("spiders", only=SOURCES, overrides=comments)
     first = env.crawl(SOURCES)
     env.sites.clear_requests()
     second = env.crawl(SOURCES)
@@ -79,8 +80,11 @@ def test_each_spider_collects_the_expected_posts(crawled: tuple[CrawlEnv, dict[s
         replies = [(i.key, r.floor) for i in items for r in i.replies if _norm(r.text)[:30] not in stored]
         assert not replies, f"{name}: replies not collected {replies}"
     weibo = [i for i in env.sites.corpus.by_platform("weibo") if not i.deleted and _matches(i, ["示例县"])][:30]
-    weibo_text = _norm("".join(p.content for p in env.posts("demo-weibo-search")))
-    assert len(env.posts("demo-weibo-search")) == len(weibo)
+    weibo_posts = [p for p in env.posts("demo-weibo-search") if p.kind == "weibo"]
+    weibo_text = _norm("".join(p.content for p in weibo_posts))
+    assert len(weibo_posts) == len(weibo)
+    comments = [p for p in env.posts("demo-weibo-search") if p.kind == "comment"]
+    assert len(comments) == sum(len(i.replies) for i in weibo)  # options.comments: every hot comment page
     # Full texts, long ones included (their cut copy is replaced by the extend endpoint's text).
     cut = [i.key for i in weibo if re.sub(r"\[[^\]]{1,4}\]", "", _norm(i.text))[-20:] not in weibo_text]
     assert not cut, f"weibo texts incomplete: {cut}"
@@ -104,7 +108,7 @@ def test_posts_carry_every_field_and_their_evidence(crawled: tuple[CrawlEnv, dic
         assert hashlib.sha256(gzip.decompress(row.body_gz)).hexdigest() == sha
     tieba = [p for p in posts if p.source == "demo-tieba"]
     assert any(p.kind == "reply" for p in tieba) and any(p.kind == "thread" for p in tieba)
-    weibo = [p for p in posts if p.source == "demo-weibo-search"]
+    weibo = [p for p in posts if p.source == "demo-weibo-search" and p.kind == "weibo"]
     assert sum(1 for p in weibo if p.reposts is not None and p.likes is not None) == len(weibo)
 
 

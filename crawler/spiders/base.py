@@ -101,10 +101,11 @@ def page_options(src: Source) -> dict[str, Any]:
     return opts
 
 
-def _listing_fingerprint(link: Link) -> str:
-    """What a list page says about a thread (reply count, last reply): a change means new replies."""
+def _listing_fingerprint(link: Link, comments: int | None = None) -> str:
+    """What a list page says about a thread (reply count, last reply; for a weibo's comments, its comment
+    count): a change means new replies."""
     keys = ("replies", "last_reply_raw")
-    shown = "|".join(str(link.meta.get(k, "")) for k in keys)
+    shown = "|".join(str(link.meta.get(k, "")) for k in keys) + f"|{comments}"
     return hashlib.sha256(f"{link.url}|{shown}".encode()).hexdigest()
 
 
@@ -203,6 +204,8 @@ class SourceSpider(scrapy.Spider):
         previous = self.seen.get(response.url)
         if role in ("entry", "list") and not links and not posts and previous and previous.item_count:
             stats.inc_value("yuqing/parse/items_vanished")  # this page used to list items
+        # Comment counts of the posts on this page, for deciding whether their comment pages changed.
+        response.meta["_comment_counts"] = {p.id: p.metrics.comments for p in posts}
         requests = [r for r in (self.follow(link, response) for link in links) if r is not None]
         requests += list(self.more_requests(response, posts, links))
         also_seen = []
@@ -284,7 +287,7 @@ class SourceSpider(scrapy.Spider):
             next_role = "leaf"
         else:  # a thread: revisit when its listing changed or its revisit is due
             key = link.url + "#listing"
-            listing_fp = _listing_fingerprint(link)
+            listing_fp = _listing_fingerprint(link, meta.get("_comment_counts", {}).get(link.meta.get("post_id")))
             known = self.seen.get(key)
             if seen is not None and known is not None and known.fingerprint == listing_fp and not due:
                 stats.inc_value("yuqing/skipped/unchanged_thread")

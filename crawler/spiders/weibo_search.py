@@ -17,7 +17,7 @@ class WeiboSearchSpider(KeywordSpider):
     name = "weibo_search"
     source_type = "weibo_search"
     entry_page = "weibo"
-    link_pages = {"extend": "weibo_extend"}
+    link_pages = {"extend": "weibo_extend", "comments": "weibo_comments"}  # comments: with options.comments
 
     def cookie(self) -> str:
         if self.src.cookie_env and os.environ.get(self.src.cookie_env):

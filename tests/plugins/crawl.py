@@ -1,7 +1,8 @@
 """Crawl fixtures: a configuration folder pointed at the session demo sites, and helpers to crawl it.
 
-``crawl_env_factory(name, only=[ids], extra_sources=[{...}], county={...})`` gives a CrawlEnv with its
-own data folder (SQLite, HTTP cache, logs); "{base}" in an extra source stands for the demo base URL.
+``crawl_env_factory(name, only=[ids], overrides={id: {...}}, extra_sources=[{...}], county={...})``
+gives a CrawlEnv with its own data folder (SQLite, HTTP cache, logs); "{base}" in an extra source stands
+for the demo base URL.
 ``env.crawl([...])`` runs the real runner (one `scrapy crawl` process per source); ``env.posts(source)``
 and ``env.runs(source)`` read back what the crawl stored.
 """
@@ -73,6 +74,7 @@ class CrawlEnv:
 def make_crawl_env(
     work: Path, sites: DemoSites, extra_sources: list[dict[str, Any]] | None = None,
     county: dict[str, Any] | None = None, only: list[str] | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
 ) -> CrawlEnv:
     config_dir = work / "config"
     shutil.copytree(ROOT / "config", config_dir)
@@ -83,6 +85,8 @@ def make_crawl_env(
     sources = doc["sources"]
     if only is not None:
         sources = [s for s in sources if s["id"] in only]
+    for src in sources:
+        src.update((overrides or {}).get(src["id"], {}))
     for extra in extra_sources or []:
         sources.append({"politeness": dict(FAST), "schedule": {"interval_minutes": 30}, **extra})
     # The demo sources' URLs use ${YUQING_DEMO_URL}; write them resolved so that children need no env.
