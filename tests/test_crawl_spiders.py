@@ -9,16 +9,18 @@ import hashlib
 import re
 import subprocess
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from alerting.store.tables import EvidenceRow, PostRow
+from alerting.store.tables import EvidenceRow, PostRow, SeenUrlRow
 from crawler.runner import ROOT
 from tests.plugins.crawl import CrawlEnv
 from yuqing.demo.content import DemoItem
 from yuqing.demo.views import _matches
+from yuqing.model import utcnow
 
 SOURCES = ["demo-news-rss", "demo-gov-list", "demo-news-search", "demo-tieba", "demo-forum", "demo-weibo-search"]
 
@@ -129,12 +131,19 @@ def test_rerun_adds_nothing_and_revalidates(crawled: tuple[CrawlEnv, dict[str, A
 
 def test_new_reply_is_picked_up_on_the_next_run(crawled: tuple[CrawlEnv, dict[str, Any], dict[str, Any]]) -> None:
     env, _, _ = crawled
-    thread = _items(env, "tieba")[3]
+    thread, due = _items(env, "tieba")[3], _items(env, "tieba")[5]
     before = len(env.posts("demo-tieba"))
     env.sites.add_reply(thread, "这条回复是刚刚发的,测试增量采集。")
+    with env.session() as s:  # another thread's revisit (revisit_minutes) has come round
+        s.execute(update(SeenUrlRow).where(SeenUrlRow.source == "demo-tieba", SeenUrlRow.url == env.sites.url(due.path))
+                  .values(next_visit=utcnow() - timedelta(minutes=1)))
+        s.commit()
+    env.sites.clear_requests()
     result = env.crawl(["demo-tieba"])["demo-tieba"]
     assert result.status == "ok" and result.new_posts == 1, result.message
     assert len(env.posts("demo-tieba")) == before + 1
+    threads = {t: st for m, t, st in env.sites.requests if t.startswith("/tieba/p/")}
+    assert threads == {thread.path: 200, due.path: 304}, threads  # the rest were not asked for at all
 
 
 def test_robots_obeyed_with_many_concurrent_start_requests(crawl_env_factory: Any) -> None:
