@@ -5,10 +5,10 @@ One model file (skops) holds plain values and scikit-learn estimators only:
 - ``attack``: a binary logistic regression trained on COLD (offensive language), the attack/abuse facet;
 - ``sensitive``: a binary logistic regression trained on the in-domain corpus (+ a COLD sample);
 - ``category``: a multinomial logistic regression over the five categories (same data);
-- ``stack_sensitive`` / ``stack_category``: small logistic regressions fitted on a held-out calibration
-  split over the heads' decision values. They are the Platt calibration and the way the attack facet
-  feeds both answers, and because everything before them is linear, the final sensitivity logit is still
-  one linear function of the features: explanations are exact per-term contributions.
+- ``stack``: a small multinomial logistic regression fitted on a held-out calibration split over the
+  three heads' decision values (5 + 1 + 1). It is the calibration (sensitivity = 1 − P(none)) and the way
+  the attack facet feeds the answer; because everything before it is linear, every class score is one
+  weight vector over the features, and explanations are per-term contributions.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 from analysis.features import TextFeatures, explain_row
 from yuqing.model import Category
 
-FORMAT = 1
+FORMAT = 2  # 2: one stacker over the three heads
 CATEGORIES: tuple[str, ...] = ("inquiry", "incident", "fabrication", "suggestion", "none")
 SENSITIVE_CATEGORIES: tuple[str, ...] = CATEGORIES[:4]
 
@@ -59,13 +59,14 @@ class Classifier:
         self._attack = state["attack"]
         self._sensitive = state["sensitive"]
         self._category = state["category"]
-        self._stack_s = state["stack_sensitive"]
-        self._stack_c = state["stack_category"]
+        self._stack = state["stack"]
         self._cat_classes = [str(c) for c in self._category.classes_]
-        self._stack_c_classes = [str(c) for c in self._stack_c.classes_]
-        # the final sensitivity logit as one weight vector over the features (for explanations)
-        a_s, a_t = (float(v) for v in self._stack_s.coef_[0])
-        self._explain_weights = a_s * self._sensitive.coef_[0] + a_t * self._attack.coef_[0]
+        stack_classes = [str(c) for c in self._stack.classes_]
+        self._order = [stack_classes.index(c) for c in CATEGORIES]
+        # Everything before the stacker is linear, so each class's stacked score is one weight vector over
+        # the features: W[k] = Σ_j stack_coef[k, j] · head_j (rows in CATEGORIES order), for explanations.
+        heads = np.vstack([self._category.coef_, self._sensitive.coef_, self._attack.coef_])
+        self._class_weights = (self._stack.coef_ @ heads)[self._order]
 
     # --- loading ----------------------------------------------------------------------------------
     @classmethod
@@ -94,17 +95,15 @@ class Classifier:
 
     def _scores(self, x: Any) -> dict[str, np.ndarray]:
         d_att = self._attack.decision_function(x)
-        d_sen = self._sensitive.decision_function(x)
-        d_cat = self._category.decision_function(x)
-        sens = self._stack_s.predict_proba(np.column_stack([d_sen, d_att]))[:, 1]
-        cat_p = self._stack_c.predict_proba(np.column_stack([d_cat, d_att]))
-        # reorder the stacker's columns to CATEGORIES
-        order = [self._stack_c_classes.index(c) for c in CATEGORIES]
+        stacked = np.column_stack(
+            [self._category.decision_function(x), self._sensitive.decision_function(x), d_att]
+        )
+        cat_p = self._stack.predict_proba(stacked)[:, self._order]
         return {
             "x": x,
-            "sensitivity": sens,
+            "sensitivity": 1.0 - cat_p[:, CATEGORIES.index("none")],
             "attack": 1.0 / (1.0 + np.exp(-d_att)),
-            "category": cat_p[:, order],
+            "category": cat_p,
         }
 
     def predict(self, texts: list[str], tokens: list[list[str]] | None = None, explain: int = 8) -> list[Prediction]:
@@ -121,22 +120,32 @@ class Classifier:
                 category = Category(max(SENSITIVE_CATEGORIES, key=lambda c: probs[c]))
             else:
                 category = Category.none
-            terms = explain_row(self.features, x[i], self._explain_weights, text, top=explain) if explain else []
+            terms = self._explain(x[i], cat_p[i], text, explain) if explain else []
             out.append(Prediction(p_sens, category, probs, terms))
         return out
+
+    def _explain(self, row: Any, cat_row: np.ndarray, text: str, top: int) -> list[tuple[str, float]]:
+        """Terms by their pull on the sensitivity logit, log(1 − P(none)) − log P(none).
+
+        Its gradient is Σ_k share_k · W[k] − W[none] (share_k: the class's part of the sensitive mass), so
+        value × that weight is each term's exact first-order contribution.
+        """
+        none = CATEGORIES.index("none")
+        sensitive = np.delete(cat_row, none)
+        shares = sensitive / sensitive.sum() if sensitive.sum() > 0 else np.full(len(sensitive), 1 / len(sensitive))
+        cols = row.indices
+        w_sens = np.delete(self._class_weights[:, cols], none, axis=0)
+        return explain_row(self.features, row, shares @ w_sens - self._class_weights[none, cols], text, top=top)
 
     def top_terms(self, per_class: int = 12) -> dict[str, list[tuple[str, float]]]:
         """The words with the largest weights per category (for the model card); char n-grams are hashed."""
         out: dict[str, list[tuple[str, float]]] = {}
         n_char = self.features.n_char
         words = self.features.words
-        for k, cls in enumerate(self._cat_classes):
-            w = self._category.coef_[k][n_char:]
+        for k, cls in enumerate(CATEGORIES):
+            w = self._class_weights[k][n_char:]
             best = np.argsort(-w)[:per_class]
             out[cls] = [(words[j], round(float(w[j]), 3)) for j in best]
-        w = self._explain_weights[n_char:]
-        best = np.argsort(-w)[:per_class]
-        out["敏感度"] = [(words[j], round(float(w[j]), 3)) for j in best]
         return out
 
 

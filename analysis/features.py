@@ -316,12 +316,15 @@ def _row_scale(data: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def explain_row(
-    features: TextFeatures, row: sp.csr_matrix, weights: np.ndarray, text: str, top: int = 8
+    features: TextFeatures, row: sp.csr_matrix, entry_weights: np.ndarray, text: str, top: int = 8
 ) -> list[tuple[str, float]]:
-    """Terms of ``text`` that pushed a linear score up the most: value × weight summed per term."""
+    """Terms of ``text`` that pushed a linear score up the most: value × weight, summed per term.
+
+    ``entry_weights`` holds the weight of each stored entry of ``row`` (aligned with row.indices).
+    """
     contrib: dict[int, float] = {}
-    for col, val in zip(row.indices.tolist(), row.data.tolist(), strict=True):
-        contrib[col] = contrib.get(col, 0.0) + val * float(weights[col])
+    for col, val, w in zip(row.indices.tolist(), row.data.tolist(), entry_weights.tolist(), strict=True):
+        contrib[col] = contrib.get(col, 0.0) + val * w
     best = sorted(((c, v) for c, v in contrib.items() if v > 0), key=lambda cv: -cv[1])
     grams = features.terms_by_column(text)
     lowered = text.lower()

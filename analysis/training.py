@@ -243,11 +243,32 @@ def _weights(examples: Sequence[Example], total: float | None = None) -> np.ndar
     return w
 
 
-def fit(data: TrainingData, seed: int = SEED, today: date | None = None) -> dict[str, Any]:
-    """The model state (see analysis.classifier) from prepared data."""
+# COLD's total weight in the in-domain heads, relative to the in-domain data. Measured on two held-out
+# splits: any COLD in these heads lowered category macro-F1 (0.80 → 0.88 and 0.80 → 0.85 without it); the
+# attack head and the stacker carry the facet instead.
+COLD_BASE_WEIGHT = 0.0
+COLD_STACK_WEIGHT = 0.2  # the COLD holdout's total weight in the stacker, relative to the calibration split
+# Weight of sensitive examples in the stacker: a missed warning costs more than a false alarm. On three
+# held-out splits 2.0 raised recall at 0.5 by 0.02–0.05 for 0.00–0.03 precision, Brier unchanged.
+SENSITIVE_COST = 2.0
+STACK_C = 10.0  # inverse regularisation of the stacker
+HEAD_C = 4.0  # inverse regularisation of the in-domain heads
+ATTACK_C = 2.0
+
+
+def fit(data: TrainingData, seed: int = SEED, today: date | None = None, **knobs: float) -> dict[str, Any]:
+    """The model state (see analysis.classifier) from prepared data. ``knobs`` override the constants above."""
+    cold_base_weight = knobs.get("cold_base_weight", COLD_BASE_WEIGHT)
+    cold_stack_weight = knobs.get("cold_stack_weight", COLD_STACK_WEIGHT)
+    sensitive_cost = knobs.get("sensitive_cost", SENSITIVE_COST)
+    stack_c = knobs.get("stack_c", STACK_C)
+    head_c = knobs.get("head_c", HEAD_C)
+    attack_c = knobs.get("attack_c", ATTACK_C)
     rng = random.Random(seed)
     in_domain = data.train + data.feedback
     cold_base = rng.sample(data.cold_train, k=min(COLD_BASE_SAMPLE, len(data.cold_train)))
+    if cold_base_weight <= 0:
+        cold_base = []
     base = in_domain + cold_base
     all_texts = [e.text for e in base] + [e.text for e in data.cold_train] + [e.text for e in data.calib]
     token_cache = {t: tokenize(t) for t in dict.fromkeys(all_texts + [e.text for e in data.cold_holdout])}
@@ -261,32 +282,30 @@ def fit(data: TrainingData, seed: int = SEED, today: date | None = None) -> dict
     features.fit(fit_texts, [token_cache[t] for t in fit_texts])
 
     # the in-domain heads: COLD weighs half of the in-domain data in total
-    w_base = np.concatenate([_weights(in_domain), _weights(cold_base, total=0.5 * len(in_domain))])
+    w_base = np.concatenate([_weights(in_domain), _weights(cold_base, total=cold_base_weight * len(in_domain))])
     x_base = X(base)
     y_sens = np.array([int(e.sensitive) for e in base])
     y_cat = np.array([e.category for e in base])
-    sensitive = _lr(4.0, True, seed).fit(x_base, y_sens, sample_weight=w_base)
-    category = _lr(4.0, True, seed).fit(x_base, y_cat, sample_weight=w_base)
+    sensitive = _lr(head_c, True, seed).fit(x_base, y_sens, sample_weight=w_base)
+    category = _lr(head_c, True, seed).fit(x_base, y_cat, sample_weight=w_base)
 
     # the attack head: COLD train minus the holdout (or the in-domain fabrication facet without COLD)
     attack_set = data.cold_train or in_domain
     y_att = np.array([int(e.category == "fabrication") for e in attack_set])
-    attack = _lr(2.0, True, seed).fit(X(attack_set), y_att)
+    attack = _lr(attack_c, True, seed).fit(X(attack_set), y_att)
 
     # the stackers: calibration split + COLD holdout, never seen by the heads
     stack_set = data.calib + data.cold_holdout
     w_stack = np.concatenate(
-        [_weights(data.calib), _weights(data.cold_holdout, total=0.5 * len(data.calib))]
+        [_weights(data.calib), _weights(data.cold_holdout, total=cold_stack_weight * len(data.calib))]
     ) if data.cold_holdout else _weights(data.calib)
+    w_stack = w_stack * np.where([e.sensitive for e in stack_set], sensitive_cost, 1.0)
     x_stack = X(stack_set)
-    d_att = attack.decision_function(x_stack)
-    stack_s = LogisticRegression(C=10.0, max_iter=1000, random_state=seed).fit(
-        np.column_stack([sensitive.decision_function(x_stack), d_att]),
-        np.array([int(e.sensitive) for e in stack_set]),
-        sample_weight=w_stack,
-    )
-    stack_c = LogisticRegression(C=10.0, max_iter=2000, random_state=seed).fit(
-        np.column_stack([category.decision_function(x_stack), d_att]),
+    stack = LogisticRegression(C=stack_c, max_iter=3000, random_state=seed).fit(
+        np.column_stack(
+            [category.decision_function(x_stack), sensitive.decision_function(x_stack),
+             attack.decision_function(x_stack)]
+        ),
         np.array([e.category for e in stack_set]),
         sample_weight=w_stack,
     )
@@ -302,8 +321,7 @@ def fit(data: TrainingData, seed: int = SEED, today: date | None = None) -> dict
         "attack": attack,
         "sensitive": sensitive,
         "category": category,
-        "stack_sensitive": stack_s,
-        "stack_category": stack_c,
+        "stack": stack,
         "data": {
             "files": {Path(p).name if p != "reviewer-labels" else p: h for p, h in sorted(data.files.items())},
             "data_sha256": data.data_hash(),

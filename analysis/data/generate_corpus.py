@@ -27,17 +27,18 @@ from pathlib import Path
 from analysis.data import corpus_material as M
 
 SEED = 20261130
-DEFAULT_SIZE = 3200
+DEFAULT_SIZE = 4000
 CORPUS_PATH = Path(__file__).parent / "corpus" / "in_domain.jsonl"
 
-CATEGORY_WEIGHTS = {"none": 0.38, "inquiry": 0.18, "incident": 0.16, "fabrication": 0.13, "suggestion": 0.15}
+# none is the largest class (most posts need nothing) but every class has enough examples to learn from
+CATEGORY_WEIGHTS = {"none": 0.45, "inquiry": 0.16, "incident": 0.15, "fabrication": 0.12, "suggestion": 0.12}
 REGISTER_WEIGHTS = {"weibo": 0.32, "forum": 0.30, "news": 0.18, "message_board": 0.20}
 CORES = {
     "inquiry": M.INQUIRY,
     "incident": M.INCIDENT,
     "fabrication": M.FABRICATION,
     "suggestion": M.SUGGESTION,
-    "none": M.NONE,
+    "none": M.NONE + M.NONE_MORE,
 }
 
 
@@ -59,6 +60,12 @@ def load_cores() -> dict[str, list[Core]]:
         for i, line in enumerate(_lines(block)):
             title, _, body = line.partition("|") if "|" in line else ("", "", line)
             cores.append(Core(f"{category}-{i:02d}", title, body))
+        for i, line in enumerate(_lines(M.MORE.get(category, ""))):
+            title, _, body = line.partition("|")
+            cores.append(Core(f"{category}-more-{i:02d}", title, body))
+        for i, line in enumerate(_lines(M.NEWS[category])):
+            title, _, body = line.partition("|")
+            cores.append(Core(f"{category}-news-{i:02d}", title, body))
         for i, line in enumerate(_lines(M.SHORT[category])):
             cores.append(Core(f"{category}-short-{i:02d}", "", line))
         out[category] = cores
@@ -114,10 +121,19 @@ def _context(rng: random.Random, fill: _Filler, k_max: int) -> str:
     return "".join(fill(s) for s in rng.sample(_lines(M.CONTEXT), k=k))
 
 
+def _flavour(rng: random.Random, body: str, category: str, fill: _Filler) -> str:
+    """Rumour phrasing around some fabrication posts; look-alike phrasing around some of the others."""
+    if category == "fabrication" and rng.random() < 0.4:
+        return fill(rng.choice(M.FAB_PREFIXES)) + body + fill(rng.choice(M.FAB_SUFFIXES))
+    if category != "fabrication" and rng.random() < 0.12:
+        return fill(rng.choice(M.LOOKALIKE_PREFIXES)) + body + fill(rng.choice(M.LOOKALIKE_SUFFIXES))
+    return body
+
+
 def render(rng: random.Random, core: Core, register: str) -> str:
     """One post of the given register around a core."""
     fill = _Filler(rng)
-    body = fill(_body_variant(rng, core.body))
+    body = _flavour(rng, fill(_body_variant(rng, core.body)), core.group.split("-")[0], fill)
     title = fill(core.title) if core.title else ""
     short = core.group.split("-")[1] == "short"
     if register == "weibo":

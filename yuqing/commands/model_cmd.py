@@ -134,7 +134,7 @@ def register(app: typer.Typer) -> None:
         if target.is_file():
             try:
                 previous = Classifier.load(target).state
-            except (ValueError, OSError):
+            except (ValueError, OSError, KeyError):
                 previous = None
         root = datasets_root()
         if root is None:

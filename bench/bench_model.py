@@ -1,0 +1,127 @@
+"""Classifier figures: quality on held-out data and the demo corpus, speed per post, size and memory.
+
+    .venv/bin/python bench/bench_model.py [--posts 20000] [--quick]
+
+Quality: the shipped model on the in-domain test split (held-out cores), on COLD dev (attack facet, when
+../shared/datasets exists) and on the demo corpus (never trained on). Speed: 200-character posts through
+tokenisation (rjieba), the feature transform and the heads, in batches of 1,000, one core; beside it a stock
+TfidfVectorizer (char 1–3 + words) + LogisticRegression on the same posts for scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core: BLAS threads off before numpy loads
+
+from analysis import training  # noqa: E402
+from analysis.classifier import Classifier, default_model_path  # noqa: E402
+from analysis.features import tokenize  # noqa: E402
+
+
+def posts_of_200_chars(n: int, seed: int = 7) -> list[str]:
+    texts = [e.text for e in training.load_jsonl(training.CORPUS_DIR / "in_domain.jsonl")]
+    rng = random.Random(seed)
+    out = []
+    while len(out) < n:
+        t = ""
+        while len(t) < 200:
+            t += rng.choice(texts)
+        out.append(t[:200])
+    return out
+
+
+def rate(n: int, seconds: float) -> str:
+    return f"{n / seconds:,.0f} 条/秒({seconds / n * 1e6:.1f} µs/条)"
+
+
+def quality(clf: Classifier) -> None:
+    data = training.prepare_data(datasets=training.datasets_root())
+    m = training.held_out_metrics(clf, data)
+    t = m["test"]
+    print(f"in-domain test (held-out cores, n={t['n']}): sensitive recall {t['sensitive']['recall']} "
+          f"precision {t['sensitive']['precision']} Brier {t['sensitive']['brier']}; "
+          f"category macro-F1 {t['category']['macro_f1']} accuracy {t['category']['accuracy']}")
+    for c, row in t["category"]["per_class"].items():
+        print(f"  {c:12s} P {row['precision']:.3f} R {row['recall']:.3f} F1 {row['f1']:.3f} n {row['support']}")
+    if "cold_attack" in m:
+        a = m["cold_attack"]
+        print(f"COLD dev (n={a['n']}): attack head macro-F1 {a['attack_macro_f1']} at {a['attack_threshold']}; "
+              f"whole model sensitive/not macro-F1 {a['model_sensitive_macro_f1']}")
+    else:
+        print("COLD dev: ../shared/datasets absent, skipped")
+    from yuqing.demo.content import build_corpus
+
+    corpus = build_corpus()
+    texts = [f"{i.title}\n{i.text}" if i.title else i.text for i in corpus.items]
+    preds = clf.predict(texts, explain=0)
+    right = sum(p.category is i.category for p, i in zip(preds, corpus.items, strict=True))
+    sens = [(p.sensitivity >= clf.threshold) for p, i in zip(preds, corpus.items, strict=True) if i.sensitive]
+    print(f"demo corpus (n={len(texts)}, never trained on): category accuracy {right / len(texts):.3f}, "
+          f"sensitive recall {sum(sens) / len(sens):.3f}")
+
+
+def speed(clf: Classifier, n: int) -> None:
+    posts = posts_of_200_chars(n)
+    clf.predict(posts[:200])  # warm up (rjieba dictionary, word memo)
+    t0 = time.perf_counter()
+    tokens = [tokenize(p) for p in posts]
+    t1 = time.perf_counter()
+    for i in range(0, n, 1000):
+        clf.features.transform(posts[i : i + 1000], tokens[i : i + 1000])
+    t2 = time.perf_counter()
+    for i in range(0, n, 1000):
+        clf.scores(posts[i : i + 1000], tokens[i : i + 1000])
+    t3 = time.perf_counter()
+    for i in range(0, n, 1000):
+        clf.predict(posts[i : i + 1000], tokens[i : i + 1000])
+    t4 = time.perf_counter()
+    print(f"{n} posts of 200 characters, batches of 1,000, one core:")
+    print(f"  rjieba tokenisation       {rate(n, t1 - t0)}")
+    print(f"  features (given tokens)   {rate(n, t2 - t1)}")
+    print(f"  features + heads          {rate(n, t3 - t2)}")
+    print(f"  predict with explanations {rate(n, t4 - t3)}")
+    print(f"  tokenise + predict        {rate(n, (t1 - t0) + (t4 - t3))}")
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion
+
+    train = [e for e in training.load_jsonl(training.CORPUS_DIR / "in_domain.jsonl")][:3000]
+    union = FeatureUnion([
+        ("char", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)),
+        ("word", TfidfVectorizer(tokenizer=tokenize, token_pattern=None, lowercase=False)),
+    ])
+    x = union.fit_transform([e.text for e in train])
+    lr = LogisticRegression(max_iter=500).fit(x, [e.category for e in train])
+    t5 = time.perf_counter()
+    lr.predict_proba(union.transform(posts))
+    t6 = time.perf_counter()
+    print(f"  stock TF-IDF (char 1-3 + rjieba words) + LR, same posts: {rate(n, t6 - t5)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--posts", type=int, default=20000)
+    parser.add_argument("--quick", action="store_true", help="speed only")
+    args = parser.parse_args()
+    path = default_model_path()
+    t = time.perf_counter()
+    clf = Classifier.load(path)
+    print(f"model {clf.version}: {path.stat().st_size / 1e6:.1f} MB on disk, loads in {time.perf_counter() - t:.2f} s")
+    if not args.quick:
+        quality(clf)
+    speed(clf, args.posts)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of this process: {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

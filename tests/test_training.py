@@ -1,0 +1,102 @@
+"""Training is reproducible, splits hold groups apart, and the train/evaluate commands work end to end."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from analysis import training
+from analysis.classifier import Classifier
+from analysis.data.generate_corpus import generate
+from tests.conftest import shared_path
+from yuqing.cli import app
+
+TODAY = date(2026, 11, 30)
+
+
+def test_corpus_is_large_balanced_and_regenerates_identically() -> None:
+    rows = [json.loads(line) for line in (training.CORPUS_DIR / "in_domain.jsonl").open(encoding="utf-8")]
+    assert len(rows) >= 2000
+    cats = {r["category"] for r in rows}
+    assert cats == {"inquiry", "incident", "fabrication", "suggestion", "none"}
+    # every category in every register: the register does not give the label away
+    pairs = {(r["category"], r["register"]) for r in rows}
+    assert len(pairs) == 5 * 4
+    assert all(r["sensitive"] == (r["category"] != "none") for r in rows)
+    # the committed file is what the seeded generator writes
+    assert generate(len(rows)) == rows
+
+
+def test_split_keeps_groups_apart() -> None:
+    examples = training.load_jsonl(training.CORPUS_DIR / "in_domain.jsonl")
+    train, calib, test = training.split_by_group(examples)
+    groups = [{e.group for e in part} for part in (train, calib, test)]
+    assert not (groups[0] & groups[1]) and not (groups[0] & groups[2]) and not (groups[1] & groups[2])
+    assert len(train) + len(calib) + len(test) == len(examples)
+    assert {e.category for e in test} == {"inquiry", "incident", "fabrication", "suggestion", "none"}
+
+
+def test_training_is_reproducible_on_a_subset() -> None:
+    runs = []
+    for _ in range(2):
+        data = training.prepare_data(datasets=None, limit=400)
+        state = training.fit(data, today=TODAY)
+        clf = Classifier(state)
+        runs.append((state["version"], data.data_hash(), training.strip_private(training.evaluate(clf, data.test))))
+    assert runs[0] == runs[1]
+    assert runs[0][0] == f"yuqing-clf 2026.11.30-{runs[0][1][:8]}"
+
+
+def test_train_with_feedback_writes_model_and_card_with_changes(tmp_path: Path) -> None:
+    out = tmp_path / "m.skops"
+    first = training.train_and_write(out, datasets=None, limit=300, today=TODAY)
+    assert out.is_file() and first.card_path == tmp_path / "m.md"
+    feedback = [
+        {"title": "", "content": "城东中学晚自习强制收费每月三百元，请问教育局有没有依据？", "category": "inquiry",
+         "sensitive": True},
+        {"content": "城东中学运动会开幕了，孩子跑了第一名", "category": "none", "sensitive": False},
+    ]
+    second = training.train_and_write(out, feedback, datasets=None, limit=300, today=TODAY,
+                                      previous=Classifier.load(out).state)
+    card = second.card_path.read_text(encoding="utf-8")
+    assert "## Changes since the previous model" in card
+    assert "reviewer_labels | 0 | 2" in card
+    assert "reviewer-labels" in card  # the feedback's hash is part of the data
+    assert second.classifier.version != first.classifier.version
+
+
+def test_evaluate_command_on_a_tiny_file(tmp_path: Path) -> None:
+    data = tmp_path / "tiny.jsonl"
+    rows = [
+        {"text": "建议学校门口增设接送等候区，安排志愿者疏导交通，保障孩子安全。", "category": "suggestion"},
+        {"content": "学校举行秋季运动会，同学们奋勇争先。", "category": "none", "sensitive": False},
+        {"text": "请问教育局：学校补课每人收八百元，双减以后还允许这样收费吗？请答复。", "category": "inquiry"},
+    ]
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["evaluate", "--data", str(data)])
+    assert result.exit_code == 0, result.output
+    assert "类别宏平均 F1" in result.output and "混淆矩阵" in result.output and "共 3 条" in result.output
+
+
+def test_evaluate_command_rejects_bad_lines(tmp_path: Path) -> None:
+    data = tmp_path / "bad.jsonl"
+    data.write_text('{"text": "x", "category": "weird"}\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["evaluate", "--data", str(data)])
+    assert result.exit_code != 0
+    assert "未知类别" in str(result.exception) or "未知类别" in result.output
+
+
+@pytest.mark.shared
+def test_train_command_with_cold_subset(tmp_path: Path) -> None:
+    shared_path("datasets", "cold", "train.csv")
+    out = tmp_path / "cold.skops"
+    result = CliRunner().invoke(app, ["train", "--out", str(out), "--limit", "300"])
+    assert result.exit_code == 0, result.output
+    assert "COLD 开发集" in result.output
+    state = Classifier.load(out).state
+    assert any(name == "train.csv" for name in state["data"]["files"])
+    assert state["metrics"]["cold_attack"]["n"] == 300
