@@ -119,6 +119,8 @@ def main() -> None:
         in_batches(posts, step)
 
     ours_rate = timed("segment + match + classify + group", len(posts), ours)
+    now, peak = rss_mb()
+    print(f"  memory after our analysis: RSS {now:.0f} MB, peak {peak:.0f} MB (target: under 500 MB)")
 
     print("\nwhole analysis, plain jieba + TfidfVectorizer + LogisticRegression (same matcher, grouper):")
     plain = plain_pipeline(cfg, corpus_posts(build_corpus(cfg)))
@@ -143,7 +145,8 @@ def main() -> None:
     timed("group into events (batched MinHash)", len(posts), lambda: in_batches(posts, EventGrouper().assign_many))
 
     now, peak = rss_mb()
-    print(f"\nmemory: RSS {now:.0f} MB now, peak {peak:.0f} MB (before building analyzers: {before:.0f} MB)")
+    print(f"\nmemory at the end (two jieba dictionaries and a tf-idf vocabulary more): RSS {now:.0f} MB, "
+          f"peak {peak:.0f} MB (before building analyzers: {before:.0f} MB)")
     if analyzer.classifier is not None:
         from analysis.classifier import default_model_path
 
