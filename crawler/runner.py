@@ -123,7 +123,9 @@ def _spawn(source: Source, store: Store, config_dir: Path, log_dir: Path, env: d
            extra: dict[str, str] | None) -> _Child:
     run_id = start_run(store, source.id)
     log_path = log_dir / f"{source.id}.log"
-    cmd = crawl_command(source, config_dir, run_id, {"LOG_FILE": str(log_path), **(extra or {})})
+    # The log of the latest run only (LOG_FILE_APPEND off): bounded, and the one the message points to.
+    settings = {"LOG_FILE": str(log_path), "LOG_FILE_APPEND": "False", **(extra or {})}
+    cmd = crawl_command(source, config_dir, run_id, settings)
     err_path = log_dir / f"{source.id}.stderr"
     # Output goes to files, never to pipes nobody reads while the child runs (a full pipe would hang it).
     with open(os.devnull, "rb") as devnull, open(err_path, "wb") as err:

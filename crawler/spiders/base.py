@@ -16,10 +16,8 @@ pages and which parses each kind of link. Everything else is here:
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -34,71 +32,12 @@ from alerting.store.crawl_state import SeenUrl, load_seen
 from crawler.items import PageItem, fingerprint
 from crawler.middlewares.status import error_kind
 from crawler.pages import Link, LoginExpired, PageInput, ParseError, page_for
+from crawler.spiders.sources import config_dir_from, page_options, pick_source, source_settings
 from yuqing.config import Config, Source, load_config
-from yuqing.errors import YuqingError
 from yuqing.model import Post, utcnow
 
-# Parse reasons that mean "the site keeps us out" rather than "the page changed".
-BLOCK_REASONS = ("captcha", "blocked", "login_required")
 # Link kinds that lead to a single post page, fetched once (unless a revisit is due).
 LEAF_KINDS = ("article", "extend")
-
-
-def config_dir_from(settings: Settings, explicit: str | None = None) -> Path:
-    return Path(explicit or settings.get("YUQING_CONFIG") or os.environ.get("YUQING_CONFIG") or "config")
-
-
-def source_settings(cfg: Config, src: Source) -> dict[str, Any]:
-    """The Scrapy settings one source crawls with (county defaults, then the source's explicit overrides)."""
-    c, p = cfg.crawler, src.politeness
-    return {
-        "USER_AGENT": c.user_agent,
-        "ROBOTSTXT_OBEY": c.obey_robots if p.obey_robots is None else p.obey_robots,
-        "DOWNLOAD_DELAY": c.download_delay if p.download_delay is None else p.download_delay,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": c.concurrency_per_domain
-        if p.concurrency_per_domain is None else p.concurrency_per_domain,
-        "AUTOTHROTTLE_ENABLED": c.autothrottle if p.autothrottle is None else p.autothrottle,
-        "DOWNLOAD_MAXSIZE": c.max_page_bytes,
-        "DOWNLOAD_WARNSIZE": min(c.max_page_bytes, 4 * 1024 * 1024),
-        "DOWNLOAD_TIMEOUT": c.timeout_seconds,
-        "RETRY_TIMES": c.retries,
-        "HTTPCACHE_DIR": str(cfg.crawl_state_dir / src.id / "httpcache"),
-        "YUQING_DATABASE_URL": cfg.database_url,
-        "PLAYWRIGHT_LAUNCH_OPTIONS": {
-            "executable_path": c.chromium_path,
-            "headless": True,
-            "args": ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
-        },
-        "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": c.max_browser_pages,
-    }
-
-
-def pick_source(cfg: Config, source_type: str, source_id: str | None) -> Source:
-    if source_id:
-        try:
-            src = cfg.source(source_id)
-        except KeyError:
-            raise YuqingError(f"配置中没有编号为 {source_id!r} 的来源") from None
-        if src.type != source_type:
-            raise YuqingError(f"来源 {source_id} 的类型是 {src.type},应使用爬虫 {src.type} 而不是 {source_type}")
-        return src
-    candidates = [s for s in cfg.sources if s.type == source_type and s.enabled]
-    if len(candidates) != 1:
-        names = ", ".join(s.id for s in candidates) or "无"
-        raise YuqingError(f"请用 -a source=编号 指定 {source_type} 类型的来源(可选: {names})")
-    return candidates[0]
-
-
-def page_options(src: Source) -> dict[str, Any]:
-    """Source.selectors / follow / paginate / options as the page objects' options mapping."""
-    selectors = {k: v for k, v in src.selectors.model_dump().items() if v}
-    if "published_at" in selectors:
-        selectors.setdefault("date", selectors["published_at"])
-    opts: dict[str, Any] = dict(src.options)
-    opts.update(selectors=selectors, follow=list(src.follow), keywords=list(src.keywords))
-    if src.paginate:
-        opts["paginate"] = src.paginate
-    return opts
 
 
 def _listing_fingerprint(link: Link, comments: int | None = None) -> str:
@@ -214,7 +153,7 @@ class SourceSpider(scrapy.Spider):
             also_seen.append(meta["listing"])  # the thread is fully read: remember its listing entry
         yield PageItem(
             url=response.url, source_id=self.src.id, page_type=page_type, role=role, status=response.status,
-            content_type=response.headers.get(b"Content-Type", b"").decode("latin-1"), body=response.body,
+            content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"), body=response.body,
             posts=posts, links=len(links), fingerprint=fingerprint(posts, [li.url for li in links]),
             cached=cached, next_visit=self.next_visit(role), also_seen=also_seen,
         )

@@ -6,7 +6,7 @@ media are never downloaded; pages and contexts are bounded (``crawler.max_browse
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from scrapy.http import Request
 from scrapy.settings import Settings
@@ -26,7 +26,7 @@ class WeiboPageSpider(SourceSpider):
     name = "weibo_page"
     source_type = "weibo_page"
     entry_page = "weibo_rendered"
-    link_pages: dict[str, str] = {}
+    link_pages: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def adjust_settings(cls, settings: Settings, cfg: Config, src: Source) -> None:
@@ -40,7 +40,7 @@ class WeiboPageSpider(SourceSpider):
 
     def page_request(self, url: str, page_type: str, *, role: str, depth: int, pages: int = 1,
                      **meta: Any) -> Request:
-        from scrapy_playwright.page import PageMethod
+        from scrapy_playwright.page import PageMethod  # type: ignore[import-untyped]
 
         request = super().page_request(url, page_type, role=role, depth=depth, pages=pages, **meta)
         # Wait until the page's scripts have fetched and rendered; a page that renders nothing is then the
