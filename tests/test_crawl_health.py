@@ -87,3 +87,21 @@ def test_crawl_state_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-de
     assert seen[url].fingerprint == "f1" and seen[url].item_count == 2 and seen[url + "#listing"].fingerprint == "l1"
     assert load_seen(store, "another-source") == {}  # the memory is per source
     store.dispose()
+
+
+def test_age_limit_keeps_an_old_thread_head_that_has_new_replies(cfg) -> None:  # type: ignore[no-untyped-def]
+    from scrapy.utils.test import get_crawler
+
+    from crawler.spiders.tieba import TiebaSpider
+
+    spider = TiebaSpider(source="demo-tieba")
+    spider.crawler = get_crawler(TiebaSpider)
+    spider.src = cfg.source("demo-tieba").model_copy(update={"max_age_days": 7})
+    old, new = utcnow() - timedelta(days=30), utcnow() - timedelta(hours=2)
+    url, other = "http://127.0.0.1/tieba/p/1", "http://127.0.0.1/tieba/p/2"
+    head = Post(id=post_id_for(url), url=url, content="楼主", floor=1, published_at=old)
+    reply = Post(id=post_id_for(url, 2), url=url, content="新回复", floor=2, thread_id=head.id, published_at=new)
+    stale = Post(id=post_id_for(other), url=other, content="旧帖", floor=1, published_at=old)
+    kept = spider.keep_recent([head, reply, stale])
+    assert [p.id for p in kept] == [head.id, reply.id]
+    assert spider.crawler.stats.get_value("yuqing/skipped/too_old") == 1

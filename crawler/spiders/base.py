@@ -176,8 +176,12 @@ class SourceSpider(scrapy.Spider):
             return None
 
     def keep_recent(self, posts: list[Post]) -> list[Post]:
+        """Posts within ``max_age_days``; an old thread's first post stays while it gets new replies (they
+        point at it with ``thread_id``)."""
         cutoff = utcnow() - timedelta(days=self.src.max_age_days)
-        kept = [p for p in posts if p.published_at is None or p.published_at >= cutoff]
+        recent = {p.id for p in posts if p.published_at is None or p.published_at >= cutoff}
+        parents = {p.thread_id for p in posts if p.id in recent and p.thread_id}
+        kept = [p for p in posts if p.id in recent or p.id in parents]
         if len(kept) != len(posts):
             self.crawler.stats.inc_value("yuqing/skipped/too_old", len(posts) - len(kept))
         return kept
