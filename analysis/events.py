@@ -8,7 +8,13 @@ How a post finds its event, in order:
    bins, densified by rotation, so one hash per shingle instead of 128) over character 3-grams of the
    normalised text (repost markers ``//@user:``, hashtags' ``#``, links, emoticons, punctuation and spaces
    removed), candidates from LSH banding, accepted at an estimated Jaccard similarity ≥ ``threshold``;
-3. otherwise it starts a new event whose id is derived from the post id (so re-running is stable).
+   When the caller passes each post's Analysis, an event about other schools of ours only is not a
+   candidate: the same template about two schools is two stories.
+3. otherwise, when the caller passes the post's Analysis and it is sensitive and about our schools, it
+   joins the latest event of the same school and keyword topic (or category, without a topic) seen in
+   the last STORY_WINDOW: one incident retold in different words by several outlets is one story for
+   the working group (in-process only: loaded events carry no schools);
+4. otherwise it starts a new event whose id is derived from the post id (so re-running is stable).
 
 Texts too short to compare ("转发微博", "顶") never match by text: a short repost with no link to its
 original is its own event.
@@ -32,11 +38,12 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from itertools import chain
 
 import numpy as np
 
-from yuqing.model import Post, post_id_for
+from yuqing.model import Analysis, Category, Post, post_id_for
 
 PERMS = 128
 SIG_VALUES, SIG_BITS = 64, 2  # the stored signature: 64 values x 2 bits = 128 bits = 32 hex digits
@@ -50,6 +57,7 @@ MAX_VERIFY = 8  # candidates verified per post, those sharing the most LSH bands
 MAX_BUCKET = 32  # posts kept per LSH bucket
 REDUNDANT = 0.9  # a post this similar to an indexed one is not indexed itself
 STRONG = 0.65  # a member less similar than this to the indexed post it matched is not indexed
+STORY_WINDOW = timedelta(hours=72)  # same school and topic, sensitive, this close in time: one story
 LOOSE, CONTAINED = 0.3, 0.7  # below the threshold, a text this much inside another is still a copy
 
 _MASK32 = np.uint64(0xFFFFFFFF)
@@ -63,24 +71,43 @@ _LOW_BITS = np.uint64(0x5555555555555555)
 _MARKERS = re.compile(r"//@[^:：\s]{1,30}[:：]|https?://\S+|\[[^\[\]]{1,8}\]")
 
 
-class _Drop(dict[int, None]):
-    """str.translate table deleting every character that is not a letter or digit (built lazily, cached)."""
-
-    def __missing__(self, code: int) -> int | None:
-        ch = chr(code)
-        value = code if ch.isalnum() else None
-        self[code] = value  # type: ignore[assignment]
-        return value
+_TABLE_SIZE = 0x30000  # the BMP and the CJK extension planes; anything above is dropped (emoji)
 
 
-_DROP = _Drop()
+@functools.lru_cache(maxsize=1)
+def _tables() -> tuple[np.ndarray, np.ndarray]:
+    """Per code point: kept (a letter or digit) and its lowercase form; built once (~0.1 s)."""
+    chars = [chr(c) for c in range(_TABLE_SIZE)]
+    keep = np.fromiter((ch.isalnum() for ch in chars), dtype=bool, count=_TABLE_SIZE)
+    keep[0] = True  # NUL separates texts in a batch
+    lower = np.fromiter(
+        (ord(lo) if len(lo := ch.lower()) == 1 else ord(ch) for ch in chars), dtype=np.uint64, count=_TABLE_SIZE
+    )
+    return keep, lower
+
+
+def _strip_markers(text: str) -> str:
+    if "//@" in text or "http" in text or "[" in text:
+        return _MARKERS.sub("", text)
+    return text
+
+
+def _normalised_codes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The normalised texts as one array of code points separated by 0, and each text's length.
+    Vectorised: str.translate or a regex over every post costs more than the MinHash itself."""
+    keep, lower = _tables()
+    raw = np.frombuffer(("\0".join(map(_strip_markers, texts)) + "\0").encode("utf-32-le"), dtype=np.uint32)
+    raw = raw[raw < _TABLE_SIZE]
+    codes = lower[raw[keep[raw]]]
+    sep = codes == 0
+    lengths = np.diff(np.concatenate([[-1], np.flatnonzero(sep)])) - 1
+    return codes, lengths
 
 
 def normalise(text: str) -> str:
     """The text as compared: repost markers, links, emoticons, punctuation and spaces removed, lowercase."""
-    if "//@" in text or "http" in text or "[" in text:
-        text = _MARKERS.sub("", text)
-    return text.translate(_DROP).lower()
+    codes, _ = _normalised_codes([text])
+    return codes[:-1].astype(np.uint32).tobytes().decode("utf-32-le")
 
 
 def _mix(key: np.ndarray) -> np.ndarray:
@@ -92,10 +119,10 @@ def _mix(key: np.ndarray) -> np.ndarray:
     return h
 
 
-def _shingle_keys(norms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _shingle_keys(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every character 3-gram of every text as one exact 63-bit key (code points are below 2**21),
-    with the index of its text. One pass over all texts joined by NUL (normalised texts have none)."""
-    c = np.frombuffer(("\0".join(norms) + "\0\0").encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    with the index of its text, from the 0-separated normalised code points."""
+    c = np.concatenate([codes, np.zeros(1, dtype=np.uint64)])
     text_of = np.cumsum(c == 0)[:-2]  # separators before each position = index of its text
     a, b, d = c[:-2], c[1:-1], c[2:]
     keep = (a != 0) & (b != 0) & (d != 0)
@@ -120,22 +147,24 @@ def _densify(mins: np.ndarray) -> np.ndarray:
     return mins[np.arange(n)[:, None], src] + dist * _ROTATION
 
 
-def minhash_many(norms: list[str]) -> np.ndarray:
-    """MinHash rows (n x 128, uint64) of many texts at once, by one-permutation hashing: each shingle's
-    hash goes to one of 128 bins and a bin keeps its minimum (one hash per shingle, not 128), then
-    empty bins are densified. Batched because per-call numpy overhead dominates for 200-character posts."""
-    if not norms:
-        return np.zeros((0, PERMS), dtype=np.uint64)
-    keys, rows = _shingle_keys(norms)
+def minhash_many(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """MinHash rows (n x 128, uint64) of many texts at once, and their normalised lengths. One-permutation
+    hashing: each shingle's hash goes to one of 128 bins and a bin keeps its minimum (one hash per
+    shingle, not 128), then empty bins are densified. Batched because per-call numpy overhead dominates
+    for 200-character posts."""
+    if not texts:
+        return np.zeros((0, PERMS), dtype=np.uint64), np.zeros(0, dtype=np.intp)
+    codes, lengths = _normalised_codes(texts)
+    keys, rows = _shingle_keys(codes)
     h = _mix(keys)
-    mins = np.full(len(norms) * PERMS, _EMPTY, dtype=np.uint64)
+    mins = np.full(len(texts) * PERMS, _EMPTY, dtype=np.uint64)
     np.minimum.at(mins, rows.astype(np.intp) * PERMS + (h >> _BIN_SHIFT).astype(np.intp), h & _MASK32)
-    return _densify(mins.reshape(len(norms), PERMS))
+    return _densify(mins.reshape(len(texts), PERMS)), lengths
 
 
-def minhash(norm: str) -> np.ndarray:
+def minhash(text: str) -> np.ndarray:
     """The 128 MinHash values of one text (see minhash_many)."""
-    return minhash_many([norm])[0]
+    return minhash_many([text])[0][0]
 
 
 def signatures_of(mhs: np.ndarray) -> list[str]:
@@ -203,6 +232,8 @@ class EventGrouper:
         self._size: list[int] = []  # its number of shingles
         self._mh_event: list[str] = []
         self._post_event: dict[str, str] = {}
+        self._stories: dict[tuple[str, str], tuple[str, datetime]] = {}  # (school, topic) -> event, last time
+        self._event_schools: dict[str, set[str]] = {}  # schools of the analysed posts of each event
         # loaded events: their 2-bit signatures as two uint64 words each
         self._loaded_ids: list[str] = []
         self._loaded_hi = np.zeros(0, dtype=np.uint64)
@@ -246,8 +277,12 @@ class EventGrouper:
                 return self._post_event[key]
         return None
 
-    def _best_in_process(self, mh: np.ndarray, size: int, keys: list[int]) -> tuple[str | None, float]:
-        """The event of the most similar indexed post that counts as the same story, with its similarity."""
+    def _best_in_process(
+        self, mh: np.ndarray, size: int, keys: list[int], schools: frozenset[str] = frozenset()
+    ) -> tuple[str | None, float]:
+        """The event of the most similar indexed post that counts as the same story, with its similarity.
+        The same words about different schools of ours (one press-release template, one complaint copied
+        for several schools) are different stories: an event about other schools only is no candidate."""
         found = [b[k] for b, k in zip(self._buckets, keys, strict=True) if k in b]
         if not found:
             return None, 0.0
@@ -257,6 +292,9 @@ class EventGrouper:
         best, best_j = None, 0.0
         for i, j in zip(top, sims.tolist(), strict=True):
             if j > best_j and self._same_story(j, size, self._size[i]):
+                theirs = self._event_schools.get(self._mh_event[i])
+                if schools and theirs and schools.isdisjoint(theirs):
+                    continue
                 best, best_j = self._mh_event[i], j
         return best, best_j
 
@@ -292,40 +330,91 @@ class EventGrouper:
             if len(bucket) < MAX_BUCKET:
                 bucket.append(idx)
 
-    def assign(self, post: Post) -> EventAssignment:
-        return self.assign_many([post])[0]
+    def assign(self, post: Post, analysis: Analysis | None = None) -> EventAssignment:
+        return self.assign_many([post], None if analysis is None else [analysis])[0]
 
-    def assign_many(self, posts: list[Post]) -> list[EventAssignment]:
-        """Assignments in order, as if ``assign`` were called for each post; MinHash is batched."""
-        norms = [normalise(p.text()) for p in posts]
-        comparable = [len(n) >= MIN_CHARS for n in norms]
-        # Short texts get a signature of their own (text plus post id): nothing will match it later.
-        hashed = [n if ok else f"{n}|{p.id}" for n, ok, p in zip(norms, comparable, posts, strict=True)]
-        mhs = minhash_many(hashed)
+    def assign_many(self, posts: list[Post], analyses: list[Analysis] | None = None) -> list[EventAssignment]:
+        """Assignments in input order; MinHash is batched, and a thread or retweeted original in the batch
+        is assigned before the posts that refer to it. ``analyses`` (same order), when given, keep stories
+        of different schools apart and let sensitive posts about one school and topic join up."""
+        if not posts:
+            return []
+        if analyses is None:
+            analyses_: list[Analysis | None] = [None] * len(posts)
+        else:
+            analyses_ = list(analyses)
+        mhs, lengths = minhash_many([p.text() for p in posts])
+        comparable = (lengths >= MIN_CHARS).tolist()
+        short = [i for i, ok in enumerate(comparable) if not ok]
+        if short:
+            # Short texts get a signature of their own (text plus post id): nothing will match it later.
+            mhs[short] = minhash_many([f"{posts[i].text()} {posts[i].id}" for i in short])[0]
         sigs = signatures_of(mhs)
         keys = _band_keys(mhs)
-        return [
-            self._assign(p, mh, sig, k, len(n) - SHINGLE + 1, ok)
-            for p, mh, sig, k, n, ok in zip(posts, mhs, sigs, keys, norms, comparable, strict=True)
-        ]
+        sizes = (lengths - SHINGLE + 1).tolist()
+        out: list[EventAssignment | None] = [None] * len(posts)
+        for i in self._parents_first(posts):
+            out[i] = self._assign(posts[i], mhs[i], sigs[i], keys[i], sizes[i], comparable[i], analyses_[i])
+        return [a for a in out if a is not None]
+
+    @staticmethod
+    def _parents_first(posts: list[Post]) -> list[int]:
+        """Indices with every thread or retweeted original before the posts that refer to it, when both
+        are in the batch (a crawl stores a thread and its replies with one time, in id order)."""
+        ids = {p.id for p in posts}
+
+        def refers(p: Post) -> bool:
+            retweet = p.extra.get("retweet_of") if p.extra else None
+            if isinstance(retweet, str) and "://" in retweet:
+                retweet = post_id_for(retweet)
+            return any(ref in ids and ref != p.id for ref in (p.thread_id, retweet) if ref)
+
+        return sorted(range(len(posts)), key=lambda i: refers(posts[i]))
+
+    @staticmethod
+    def _story_keys(analysis: Analysis | None) -> list[tuple[str, str]]:
+        if analysis is None or analysis.category is Category.none or not analysis.schools:
+            return []
+        topics = analysis.topics or [f"category:{analysis.category.value}"]
+        return [(school, topic) for school in analysis.schools for topic in topics]
+
+    def _story_event(self, keys: list[tuple[str, str]], when: datetime) -> str | None:
+        best: tuple[datetime, str] | None = None
+        for key in keys:
+            hit = self._stories.get(key)
+            if hit is not None and abs(when - hit[1]) <= STORY_WINDOW and (best is None or hit[1] > best[0]):
+                best = (hit[1], hit[0])
+        return best[1] if best else None
 
     def _assign(
-        self, post: Post, mh: np.ndarray, signature: str, keys: list[int], size: int, comparable: bool
+        self, post: Post, mh: np.ndarray, signature: str, keys: list[int], size: int, comparable: bool,
+        analysis: Analysis | None = None,
     ) -> EventAssignment:
         known = self._post_event.get(post.id)
         if known is not None:  # the same post again: the same answer
             return EventAssignment(known, signature, False)
         event_id = self._linked_event(post)
+        index = False
         if event_id is None and comparable:
-            best, best_j = self._best_in_process(mh, size, keys)
-            if best is not None:
-                event_id = best
-            else:
-                event_id = self._best_loaded(signature)
+            schools = frozenset(analysis.schools) if analysis is not None else frozenset()
+            best, best_j = self._best_in_process(mh, size, keys, schools)
+            event_id = best if best is not None else self._best_loaded(signature)
             # Indexed: an event's first post, and members that are close but not copies. A near-copy adds
             # nothing; a loose member would let the event creep, post by post, into other stories.
-            if event_id is None or (event_id == best and STRONG <= best_j < REDUNDANT):
-                self._index(mh, size, keys, event_id or event_id_for(post.id))
+            index = event_id is None or (event_id == best and STRONG <= best_j < REDUNDANT)
+        story_keys = self._story_keys(analysis)
+        when = post.published_at or post.crawled_at
+        if event_id is None and story_keys:
+            event_id = self._story_event(story_keys, when)
         is_new = event_id is None
-        self._post_event[post.id] = event_id or event_id_for(post.id)
-        return EventAssignment(self._post_event[post.id], signature, is_new)
+        event_id = event_id or event_id_for(post.id)
+        if index:
+            self._index(mh, size, keys, event_id)
+        self._post_event[post.id] = event_id
+        if analysis is not None and analysis.schools:
+            self._event_schools.setdefault(event_id, set()).update(analysis.schools)
+        for key in story_keys:
+            last = self._stories.get(key)
+            if last is None or last[1] <= when or last[0] == event_id:
+                self._stories[key] = (event_id, when if last is None else max(when, last[1]))
+        return EventAssignment(event_id, signature, is_new)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from datetime import datetime, timezone
 
 import pytest
 
@@ -12,7 +13,7 @@ from analysis.events import EventGrouper, event_id_for
 from analysis.events_check import grouping_quality, story_corpus
 from tests.conftest import shared_path
 from yuqing.demo.content import DemoCorpus, corpus_posts
-from yuqing.model import Post, PostKind, post_id_for
+from yuqing.model import Analysis, Category, Post, PostKind, post_id_for
 
 LONG = (
     "今天中午示例县第一中学食堂吃完午饭，高一好几个班的学生开始呕吐、肚子疼，已经有十多名学生被送到县人民医院"
@@ -122,3 +123,40 @@ def test_story_corpus_from_real_sentences() -> None:
                 event_of[p.id] = a.event_id
         q = grouping_quality(event_of, corpus.story_of)
         assert q.precision >= floor and q.recall >= 0.99, (pool, str(q))
+
+
+def analysis_of(p: Post, schools: list[str], category: str = "incident", topics: list[str] | None = None) -> Analysis:
+    return Analysis(id=p.id, schools=schools, relevant=bool(schools), sensitivity=0.9,
+                    category=Category(category), topics=topics or [])
+
+
+def test_same_words_about_different_schools_are_different_stories() -> None:
+    template = "{}今天开展消防安全演练，全校师生有序疏散，消防大队的教官现场讲解了灭火器的使用方法，师生们积极参与。"
+    a = post(template.format("示例县第一中学"), 1)
+    b = post(template.format("示例县实验小学"), 2)
+    g = EventGrouper()
+    ea = g.assign(a, analysis_of(a, ["county-no1-high"], "none"))
+    eb = g.assign(b, analysis_of(b, ["county-experimental-primary"], "none"))
+    assert ea.event_id != eb.event_id
+    plain = EventGrouper()  # without analyses the text alone decides: one story
+    assert plain.assign(a).event_id == plain.assign(b).event_id
+
+
+def test_one_incident_in_different_words_is_one_story() -> None:
+    weibo = post(LONG, 1, published_at=datetime(2026, 11, 24, 4, tzinfo=timezone.utc))
+    news = post("本报讯 示例县第一中学部分高一学生午饭后出现腹痛等症状，已送医诊治，县市场监管局已介入调查。", 2,
+                published_at=datetime(2026, 11, 24, 9, tzinfo=timezone.utc))
+    later = post("示例县第一中学食堂承包商被约谈，县教育局表示将全面排查学校食堂的食品安全隐患，并公布处理结果。", 3,
+                 published_at=datetime(2026, 12, 5, 9, tzinfo=timezone.utc))
+    g = EventGrouper()
+    first = g.assign(weibo, analysis_of(weibo, ["county-no1-high"], topics=["食品安全"]))
+    assert g.assign(news, analysis_of(news, ["county-no1-high"], topics=["食品安全"])).event_id == first.event_id
+    assert g.assign(later, analysis_of(later, ["county-no1-high"], topics=["食品安全"])).is_new  # days later
+
+
+def test_replies_before_their_thread_in_a_batch_still_join_it() -> None:
+    thread = post(LONG, 9, kind=PostKind.thread)
+    texts = ((1, "顶"), (2, "太可怕了，希望孩子们没事"))
+    replies = [post(t, n, kind=PostKind.reply, thread_id=thread.id) for n, t in texts]
+    got = EventGrouper().assign_many([*replies, thread])
+    assert got[0].event_id == got[1].event_id == got[2].event_id and got[2].is_new and not got[0].is_new
