@@ -60,12 +60,12 @@ def analyze_lines(analyzer: Analyzer, lines: Iterable[str], group_events: bool =
     held: list[LineResult] = []  # errors waiting for the batch before them to be written
 
     def flush() -> Iterator[LineResult]:
-        analyses = analyzer.analyze_many([p for _, p in pending])
-        results = []
-        for (n, post), a in zip(pending, analyses, strict=True):
-            if grouper is not None:
-                a.event_id = grouper.assign(post).event_id
-            results.append(LineResult(n, a.to_interface()))
+        posts = [p for _, p in pending]
+        analyses = analyzer.analyze_many(posts)
+        if grouper is not None:
+            for a, assignment in zip(analyses, grouper.assign_many(posts, analyses), strict=True):
+                a.event_id = assignment.event_id
+        results = [LineResult(n, a.to_interface()) for (n, _), a in zip(pending, analyses, strict=True)]
         results.extend(held)
         pending.clear()
         held.clear()
