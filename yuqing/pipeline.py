@@ -123,14 +123,17 @@ def _store_batch(
     report: PipelineReport,
 ) -> set[str]:
     touched: set[str] = set()
-    for post, a in zip(posts, analyses, strict=True):
-        assignment = grouper.assign(post)
-        a.event_id = assignment.event_id
+    # One batch call: replies are grouped after their thread, and the analyses keep different schools'
+    # stories apart. New events are added first, since analyses refer to them.
+    assignments = grouper.assign_many(posts, analyses)
+    for post, assignment in zip(posts, assignments, strict=True):
         if assignment.is_new and s.get(EventRow, assignment.event_id) is None:
             seen = post.published_at or post.crawled_at
             s.add(EventRow(id=assignment.event_id, title=post.title or post.content[:60],
                            signature=assignment.signature, first_seen=seen, last_seen=seen))
             report.new_events += 1
+    for post, a, assignment in zip(posts, analyses, assignments, strict=True):
+        a.event_id = assignment.event_id
         s.merge(
             AnalysisRow(
                 post_id=post.id, schools=a.schools, relevant=a.relevant, sensitivity=a.sensitivity,
