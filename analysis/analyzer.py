@@ -130,7 +130,8 @@ class Analyzer:
                 sc.sensitivity, sc.category, post.metrics.reach(), red, threshold=self._severity_floor
             )
             out.append(
-                Analysis(
+                # Every value is built here within the model's bounds: skip re-validating 10,000 a second.
+                Analysis.model_construct(
                     id=post.id,
                     schools=schools,
                     relevant=bool(schools),
@@ -138,8 +139,9 @@ class Analyzer:
                     category=sc.category,
                     severity=severity,
                     sentiment=self.lexicon.sentiment(text),
-                    explanation=sc.explanation,
+                    explanation=[(str(t), float(w)) for t, w in sc.explanation],
                     topics=self.topics.match(text),
+                    event_id=None,
                     model=self.model,
                 )
             )
