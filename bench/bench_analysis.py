@@ -113,8 +113,7 @@ def main() -> None:
         grouper = EventGrouper()
 
         def step(batch: list[Any]) -> None:
-            analyzer.analyze_many(batch)
-            grouper.assign_many(batch)
+            grouper.assign_many(batch, analyzer.analyze_many(batch))  # as the pipeline does
 
         in_batches(posts, step)
 
