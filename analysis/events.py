@@ -71,12 +71,13 @@ _LOW_BITS = np.uint64(0x5555555555555555)
 _MARKERS = re.compile(r"//@[^:：\s]{1,30}[:：]|https?://\S+|\[[^\[\]]{1,8}\]")
 
 
-_TABLE_SIZE = 0x30000  # the BMP and the CJK extension planes; anything above is dropped (emoji)
+_TABLE_SIZE = 0x10000  # the BMP by table; above it, the CJK extension planes are kept and the rest dropped
+_CJK_EXT = (0x20000, 0x40000)
 
 
 @functools.lru_cache(maxsize=1)
 def _tables() -> tuple[np.ndarray, np.ndarray]:
-    """Per code point: kept (a letter or digit) and its lowercase form; built once (~0.1 s)."""
+    """Per BMP code point: kept (a letter or digit) and its lowercase form; built once."""
     chars = [chr(c) for c in range(_TABLE_SIZE)]
     keep = np.fromiter((ch.isalnum() for ch in chars), dtype=bool, count=_TABLE_SIZE)
     keep[0] = True  # NUL separates texts in a batch
@@ -97,8 +98,10 @@ def _normalised_codes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     Vectorised: str.translate or a regex over every post costs more than the MinHash itself."""
     keep, lower = _tables()
     raw = np.frombuffer(("\0".join(map(_strip_markers, texts)) + "\0").encode("utf-32-le"), dtype=np.uint32)
-    raw = raw[raw < _TABLE_SIZE]
-    codes = lower[raw[keep[raw]]]
+    bmp = raw < _TABLE_SIZE
+    kept = np.where(bmp, keep[np.where(bmp, raw, 0)], (raw >= _CJK_EXT[0]) & (raw < _CJK_EXT[1]))
+    raw = raw[kept]
+    codes = np.where(raw < _TABLE_SIZE, lower[np.where(raw < _TABLE_SIZE, raw, 0)], raw.astype(np.uint64))
     sep = codes == 0
     lengths = np.diff(np.concatenate([[-1], np.flatnonzero(sep)])) - 1
     return codes, lengths
