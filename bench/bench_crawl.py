@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from alerting.store import Store  # noqa: E402
 from alerting.store.crawl_state import last_runs  # noqa: E402
-from crawler.runner import crawl_command  # noqa: E402
+from crawler.runner import crawl_command, crawl_sources  # noqa: E402
 from yuqing.config import load_config  # noqa: E402
 
 STATIC = ["demo-gov-list", "demo-tieba", "demo-forum"]
@@ -166,6 +166,18 @@ def main() -> None:
         rerun = [crawl_one(cfg_dir, sid, args.concurrency) for sid in STATIC]
         pages2, _, seconds2 = report("re-run (incremental: conditional requests, nothing new):", rerun)
         print(f"  total: {pages2} pages in {seconds2:.1f} s")
+        fresh = Path(tempfile.mkdtemp(prefix="bench-crawl-parallel-"))
+        try:
+            par_dir = make_config(fresh, base, args.concurrency)
+            t = time.perf_counter()
+            results = crawl_sources(load_config(par_dir), par_dir, STATIC, parallel=3,
+                                    extra_settings={"CONCURRENT_REQUESTS": str(args.concurrency)})
+            wall = time.perf_counter() - t
+        finally:
+            shutil.rmtree(fresh, ignore_errors=True)
+        pages3 = sum(r.pages for r in results)
+        print(f"the runner, 3 sources in parallel (as `yuqing run` does): {pages3} pages in {wall:.1f} s → "
+              f"{pages3 / wall:.1f} pages/s ({', '.join(f'{r.source_id} {r.status}' for r in results)})")
         if not args.skip_browser:
             row = crawl_one(cfg_dir, "demo-weibo-page", args.concurrency)
             report("Playwright spider (system Chromium, images/fonts/media aborted):", [row])

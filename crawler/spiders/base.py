@@ -147,15 +147,20 @@ class SourceSpider(scrapy.Spider):
         response.meta["_comment_counts"] = {p.id: p.metrics.comments for p in posts}
         requests = [r for r in (self.follow(link, response) for link in links) if r is not None]
         requests += list(self.more_requests(response, posts, links))
-        also_seen = []
+        page_fp = fingerprint(posts, [li.url for li in links])
+        next_visit = self.next_visit(role)
+        # A link that redirected is remembered under the URL the list showed too (that is what it is
+        # looked up by next time).
+        also_seen = [(url, page_fp, len(posts) or len(links), next_visit)
+                     for url in meta.get("redirect_urls", []) if url != response.url]
         is_last = not any(r.meta.get("role") == meta["role"] and r.meta.get("chain") for r in requests)
         if meta.get("listing") and is_last:
             also_seen.append(meta["listing"])  # the thread is fully read: remember its listing entry
         yield PageItem(
             url=response.url, source_id=self.src.id, page_type=page_type, role=role, status=response.status,
             content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"), body=response.body,
-            posts=posts, links=len(links), fingerprint=fingerprint(posts, [li.url for li in links]),
-            cached=cached, next_visit=self.next_visit(role), also_seen=also_seen,
+            posts=posts, links=len(links), fingerprint=page_fp, cached=cached, next_visit=next_visit,
+            also_seen=also_seen,
         )
         yield from requests
 
