@@ -13,7 +13,7 @@ How a post finds its event, in order:
 3. otherwise, when the caller passes the post's Analysis and it is sensitive and about our schools, it
    joins the latest event of the same school and keyword topic (or category, without a topic) seen in
    the last STORY_WINDOW: one incident retold in different words by several outlets is one story for
-   the working group (in-process only: loaded events carry no schools);
+   the working group (after a restart, ``load_stories`` tells the grouper what the store knows);
 4. otherwise it starts a new event whose id is derived from the post id (so re-running is stable).
 
 Texts too short to compare ("转发微博", "顶") never match by text: a short repost with no link to its
@@ -38,7 +38,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from itertools import chain
 
 import numpy as np
@@ -263,6 +263,19 @@ class EventGrouper:
         self._loaded_lo = np.concatenate([self._loaded_lo, np.array(los, dtype=np.uint64)])
         self._bar = _loaded_bar(len(self._loaded_ids))
 
+    def load_stories(self, rows: Iterable[tuple[str, list[str], list[str], str, datetime]]) -> None:
+        """What the store knows of recent analysed posts: (event id, schools, topics, category, time).
+        Lets new posts join an incident's event across restarts (the story rule) and keeps stories of
+        different schools apart for loaded events too."""
+        fixed = [(e, sc, tp, cat, w if w.tzinfo else w.replace(tzinfo=timezone.utc)) for e, sc, tp, cat, w in rows]
+        for event_id, schools, topics, category, when in sorted(fixed, key=lambda r: r[4]):
+            if schools:
+                self._event_schools.setdefault(event_id, set()).update(schools)
+            if category != Category.none.value and schools:
+                for school in schools:
+                    for topic in topics or [f"category:{category}"]:
+                        self._stories[(school, topic)] = (event_id, when)
+
     @property
     def event_count(self) -> int:
         return len(set(self._post_event.values()) | set(self._loaded_ids))
@@ -311,14 +324,18 @@ class EventGrouper:
         shared = j / (1.0 + j) * (a + b)
         return shared / max(1, min(a, b)) >= CONTAINED
 
-    def _best_loaded(self, signature: str) -> str | None:
-        """The most similar loaded event if it clears the bar for their number."""
+    def _best_loaded(self, signature: str, schools: frozenset[str] = frozenset()) -> str | None:
+        """The most similar loaded event if it clears the bar for their number (and is not about other
+        schools only, when load_stories told their schools)."""
         if not self._loaded_ids:
             return None
         hi, lo = _bits_of(signature)
         agree = _agreeing(self._loaded_hi ^ np.uint64(hi)) + _agreeing(self._loaded_lo ^ np.uint64(lo))
         i = int(np.argmax(agree))
-        return self._loaded_ids[i] if int(agree[i]) >= self._bar else None
+        if int(agree[i]) < self._bar:
+            return None
+        theirs = self._event_schools.get(self._loaded_ids[i])
+        return None if schools and theirs and schools.isdisjoint(theirs) else self._loaded_ids[i]
 
     def _index(self, mh: np.ndarray, size: int, keys: list[int], event_id: str) -> None:
         idx = len(self._size)
@@ -401,7 +418,7 @@ class EventGrouper:
         if event_id is None and comparable:
             schools = frozenset(analysis.schools) if analysis is not None else frozenset()
             best, best_j = self._best_in_process(mh, size, keys, schools)
-            event_id = best if best is not None else self._best_loaded(signature)
+            event_id = best if best is not None else self._best_loaded(signature, schools)
             # Indexed: an event's first post, and members that are close but not copies. A near-copy adds
             # nothing; a loose member would let the event creep, post by post, into other stories.
             index = event_id is None or (event_id == best and STRONG <= best_j < REDUNDANT)

@@ -160,3 +160,19 @@ def test_replies_before_their_thread_in_a_batch_still_join_it() -> None:
     replies = [post(t, n, kind=PostKind.reply, thread_id=thread.id) for n, t in texts]
     got = EventGrouper().assign_many([*replies, thread])
     assert got[0].event_id == got[1].event_id == got[2].event_id and got[2].is_new and not got[0].is_new
+
+
+def test_after_a_restart_the_store_tells_schools_and_stories() -> None:
+    t0 = datetime(2026, 11, 24, 4, tzinfo=timezone.utc)
+    weibo = post(LONG, 1, published_at=t0)
+    first = EventGrouper().assign(weibo, analysis_of(weibo, ["county-no1-high"], topics=["食品安全"]))
+    fresh = EventGrouper()
+    fresh.load([(first.event_id, first.signature)])
+    fresh.load_stories([(first.event_id, ["county-no1-high"], ["食品安全"], "incident", t0.replace(tzinfo=None))])
+    news = post("本报讯 示例县第一中学部分高一学生午饭后出现腹痛等症状，已送医诊治，县市场监管局已介入调查。", 2,
+                published_at=datetime(2026, 11, 24, 9, tzinfo=timezone.utc))
+    joined = fresh.assign(news, analysis_of(news, ["county-no1-high"], topics=["食品安全"]))
+    assert joined.event_id == first.event_id and not joined.is_new
+    other = post(LONG.replace("示例县第一中学", "示例县实验小学"), 3)
+    apart = fresh.assign(other, analysis_of(other, ["county-experimental-primary"], "none"))
+    assert apart.is_new  # the same words, but the loaded event is about another school
