@@ -66,6 +66,20 @@ def build_grouper(session: Session, now: datetime) -> EventGrouper:
         select(EventRow.id, EventRow.signature).where(EventRow.last_seen >= now - EVENT_WINDOW)
     )
     grouper.load((r.id, r.signature) for r in rows if r.signature)
+    # Recent analysed posts: their schools keep stories apart, and an incident retold in other words
+    # after a restart still joins its event (analysis.events.STORY_WINDOW).
+    from analysis.events import STORY_WINDOW
+
+    recent = session.execute(
+        select(AnalysisRow.event_id, AnalysisRow.schools, AnalysisRow.topics, AnalysisRow.category,
+               PostRow.published_at, PostRow.crawled_at)
+        .join(PostRow, PostRow.id == AnalysisRow.post_id)
+        .where(AnalysisRow.relevant.is_(True), PostRow.crawled_at >= now - STORY_WINDOW)
+    )
+    grouper.load_stories(
+        (r.event_id, list(r.schools or []), list(r.topics or []), r.category, r.published_at or r.crawled_at)
+        for r in recent if r.event_id
+    )
     return grouper
 
 
