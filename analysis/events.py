@@ -11,9 +11,9 @@ How a post finds its event, in order:
    When the caller passes each post's Analysis, an event about other schools of ours only is not a
    candidate: the same template about two schools is two stories.
 3. otherwise, when the caller passes the post's Analysis and it is sensitive and about our schools, it
-   joins the latest event of the same school and keyword topic (or category, without a topic) seen in
-   the last STORY_WINDOW: one incident retold in different words by several outlets is one story for
-   the working group (after a restart, ``load_stories`` tells the grouper what the store knows);
+   joins the latest event of the same school, category and keyword topic seen in the last
+   STORY_WINDOW: one incident retold in different words by several outlets is one story for the
+   working group (after a restart, ``load_stories`` tells the grouper what the store knows);
 4. otherwise it starts a new event whose id is derived from the post id (so re-running is stable).
 
 Texts too short to compare ("转发微博", "顶") never match by text: a short repost with no link to its
@@ -235,7 +235,7 @@ class EventGrouper:
         self._size: list[int] = []  # its number of shingles
         self._mh_event: list[str] = []
         self._post_event: dict[str, str] = {}
-        self._stories: dict[tuple[str, str], tuple[str, datetime]] = {}  # (school, topic) -> event, last time
+        self._stories: dict[tuple[str, str], tuple[str, datetime]] = {}  # (school, category:topic) -> event, time
         self._event_schools: dict[str, set[str]] = {}  # schools of the analysed posts of each event
         # loaded events: their 2-bit signatures as two uint64 words each
         self._loaded_ids: list[str] = []
@@ -273,8 +273,8 @@ class EventGrouper:
                 self._event_schools.setdefault(event_id, set()).update(schools)
             if category != Category.none.value and schools:
                 for school in schools:
-                    for topic in topics or [f"category:{category}"]:
-                        self._stories[(school, topic)] = (event_id, when)
+                    for topic in topics or [""]:
+                        self._stories[(school, f"{category}:{topic}")] = (event_id, when)
 
     @property
     def event_count(self) -> int:
@@ -395,8 +395,9 @@ class EventGrouper:
     def _story_keys(analysis: Analysis | None) -> list[tuple[str, str]]:
         if analysis is None or analysis.category is Category.none or not analysis.schools:
             return []
-        topics = analysis.topics or [f"category:{analysis.category.value}"]
-        return [(school, topic) for school in analysis.schools for topic in topics]
+        # the category too: a question about canteen prices is not the food-poisoning incident
+        category = analysis.category.value
+        return [(school, f"{category}:{topic}") for school in analysis.schools for topic in analysis.topics or [""]]
 
     def _story_event(self, keys: list[tuple[str, str]], when: datetime) -> str | None:
         best: tuple[datetime, str] | None = None
