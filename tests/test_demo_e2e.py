@@ -137,6 +137,16 @@ def test_down_source_is_recorded_and_others_unaffected(demo_run: DemoRun) -> Non
         assert ok and set(ok) == {"ok"}
 
 
+def test_down_source_raises_one_health_warning_for_the_administrator(demo_run: DemoRun) -> None:
+    cfg = load_config(demo_run.config_dir)
+    with _session(demo_run.data_dir) as s:
+        health = s.scalars(select(WarningRow).where(WarningRow.kind == "source_health")).all()
+    assert [w.source_id for w in health] == ["down-site"]
+    admin = set(cfg.recipients(cfg.alerts.admin_to))
+    to_admin = [m for m in _mails(demo_run.data_dir) if admin & {a.addr_spec for a in m["To"].addresses}]
+    assert len(to_admin) == 1 and "已关闭的网站" in _subject(to_admin[0]), [_subject(m) for m in to_admin]
+
+
 def test_anchor_stories_become_the_expected_warnings(demo_run: DemoRun) -> None:
     from yuqing.demo.content import ANCHORS
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from alerting.store import Store
 from alerting.store.tables import OutboxRow, PostRow, SourceRunRow, WarningRow
 from yuqing.config import Config
+from yuqing.model import utcnow
 from yuqing.pipeline import PipelineReport, process_pending
 
 Say = Callable[[str], None]
@@ -40,10 +41,10 @@ class CycleSummary:
 def run_cycle(cfg: Config, config_dir: Path, say: Say, progress: Callable[[int, int], None] | None = None
               ) -> CycleSummary:
     """One full cycle: crawl every source → analyse → store → index → warnings → e-mails."""
+    from alerting.health import check_sources
+    from alerting.index import open_index_from_config
     from alerting.notify.sender import deliver_pending
     from crawler.runner import crawl_sources
-
-    from alerting.index import open_index_from_config
 
     summary = CycleSummary(database=cfg.database_url, mail_dir=cfg.data_dir / "mail", index_url=cfg.index_url)
     store = Store.from_config(cfg)
@@ -53,6 +54,11 @@ def run_cycle(cfg: Config, config_dir: Path, say: Say, progress: Callable[[int, 
     summary.timings["采集"] = time.perf_counter() - t0
     for r in results:
         say(f"  {r.source_id}: {_status_zh(r.status)},新帖 {r.new_posts},共 {r.posts}")
+    with store.session() as s:
+        # A source that failed or went silent is a warning for the administrator, like the service raises.
+        unhealthy = check_sources(s, cfg, utcnow())
+    if unhealthy:
+        say(f"来源异常预警 {len(unhealthy)} 条(已通知管理员)")
     t1 = time.perf_counter()
     say("正在分析、归并事件、生成预警……")
     index = open_index_from_config(cfg)
