@@ -54,7 +54,8 @@ def _nested(annotation: Any) -> list[type[BaseModel]]:
 
 
 def _model_section(model: type[BaseModel], title: str, seen: set[type[BaseModel]]) -> list[str]:
-    lines = [f"{'##' if '→' not in title else '###'} {title}", "", "| key | type | default | description |", "|---|---|---|---|"]
+    heading = "##" if "→" not in title else "###"
+    lines = [f"{heading} {title}", "", "| key | type | default | description |", "|---|---|---|---|"]
     children: list[tuple[str, type[BaseModel]]] = []
     for name, field in model.model_fields.items():
         desc = (field.description or "").replace("|", "\\|")

@@ -71,7 +71,6 @@ def demo_environment(config_dir: Path, say: Say) -> Iterator[tuple[Config, Any, 
 def ensure_accounts(cfg: Config) -> dict[str, str]:
     """Demo accounts, one per role, with the passwords printed for the walk-through."""
     from alerting.accounts import ensure_demo_users
-
     from alerting.store import Store
 
     store = Store.from_config(cfg)
@@ -84,9 +83,9 @@ def ensure_accounts(cfg: Config) -> dict[str, str]:
 def serve_ui(cfg: Config, port: int, say: Say) -> None:
     """Keep the web UI running on the demo data until Ctrl-C (the demo sites stay up too)."""
     import uvicorn
-    from yuqing.web.app import create_app
 
     from alerting.store import Store
+    from yuqing.web.app import create_app
 
     store = Store.from_config(cfg)
     say(f"网页端: http://127.0.0.1:{port}/  (按 Ctrl-C 结束)")
