@@ -74,8 +74,13 @@ SPIDER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "crawler.pipelines.store.StorePipeline": 300,
 }
+# No consoles into a running crawler: the telnet console and the remote-control HTTP server (it runs Python
+# sent to it) stay off in an unattended service; they also cost start-up time in every crawl process.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
     "crawler.extensions.health.SourceHealth": 500,
 }
 

@@ -52,9 +52,9 @@ def test_kill_9_then_rerun_loses_and_duplicates_nothing(crawl_env_factory: Any) 
     total = _expected_tieba(env)
     assert 0 < partial < total, (partial, total)
     result = env.crawl(["demo-tieba"])["demo-tieba"]
-    assert result.status == "ok", result.message
+    assert result.status == "ok" and result.errors == 0, (result.message, env.log("demo-tieba")[-3000:])
     posts = env.posts("demo-tieba")
-    assert len(posts) == total
+    assert len(posts) == total, (result.message, env.log("demo-tieba")[-3000:])
     assert result.new_posts == total - partial
     floors = [(p.url, p.floor) for p in posts]
     assert len(set(floors)) == len(floors), "the same floor stored twice"
