@@ -91,6 +91,8 @@ class Classifier:
     def scores(self, texts: list[str], tokens: list[list[str]] | None = None) -> dict[str, np.ndarray]:
         """Raw arrays for a batch: sensitivity, attack probability, category probabilities (n × 5)."""
         x = self.features.transform(texts, tokens)
+        if not texts:
+            return {"x": x, "sensitivity": np.zeros(0), "attack": np.zeros(0), "category": np.zeros((0, 5))}
         return self._scores(x)
 
     def _scores(self, x: Any) -> dict[str, np.ndarray]:

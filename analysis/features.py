@@ -25,29 +25,29 @@ import scipy.sparse as sp
 
 # --- tokenisation ------------------------------------------------------------------------------------
 
-_rjieba_cut = None
+_cut = None
 
 
 def tokenize(text: str) -> list[str]:
     """Words of one text: the same segmenter for training and for predictions without given tokens.
 
-    rjieba (jieba-rs, identical to jieba with HMM on almost every post) without a user dictionary: the
-    classifier should learn from how people write about schools, not from our schools' names, so school
-    names splitting into pieces here is harmless. The Analyzer passes its own tokens (with the county's
-    user dictionary); unknown words are simply not in the vocabulary.
+    analysis.segment's Segmenter (rjieba, HMM off: the Analyzer's own settings) without the county's user
+    dictionary: the classifier should learn how people write about schools, not our schools' names, so
+    names splitting into pieces here is harmless. The Analyzer passes its own tokens (with the user
+    dictionary); words the vocabulary lacks simply count for nothing.
     """
-    global _rjieba_cut
-    if _rjieba_cut is None:
+    global _cut
+    if _cut is None:
         try:
-            import rjieba
+            from analysis.segment import Segmenter
 
-            _rjieba_cut = rjieba.cut
-        except ImportError:  # pragma: no cover - rjieba is a dependency; jieba gives the same words
+            _cut = Segmenter().cut
+        except ImportError:  # pragma: no cover - segment.py is part of analysis; jieba's words as fallback
             import jieba
 
             jieba.setLogLevel(60)
-            _rjieba_cut = jieba.lcut
-    return _rjieba_cut(text)
+            _cut = lambda t: jieba.lcut(t, HMM=False)  # noqa: E731
+    return _cut(text)
 
 
 # --- normalisation -----------------------------------------------------------------------------------
@@ -103,6 +103,8 @@ def char_ngram_hashes(texts: Sequence[str], n_max: int, n_bits: int) -> tuple[np
 
     The buckets of text i come before those of text i+1, so the counts give the CSR row pointers.
     """
+    if not texts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     joined = "\x00".join(texts) + "\x00"
     cps = _normalise_codepoints(np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64))
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))

@@ -72,12 +72,16 @@ def render_card(state: dict[str, Any], metrics: dict[str, Any], previous: dict[s
         "",
         "- Features: character 1–3-grams hashed into 2^18 columns (numpy over code points) + a word vocabulary "
         "from rjieba tokens; idf-weighted, L2-normalised per block. Digits read as 0, full-width as half-width.",
-        "- Heads (logistic regression, lbfgs, fixed seed): sensitivity (binary), category (5 classes, "
-        "balanced), attack (binary, COLD).",
-        "- Stackers fitted on held-out data (in-domain calibration split + COLD holdout): Platt calibration of the "
-        "sensitivity and of the category, each also reading the attack head's score.",
-        f"- Alert threshold {state['threshold']}; attack threshold {state['attack_threshold']} (best macro-F1 on "
-        "the COLD holdout).",
+        "- Heads (logistic regression, lbfgs, fixed seed, balanced classes): category (5 classes) and sensitive "
+        "(binary) on the in-domain training split; attack (binary) on COLD train minus a holdout.",
+        "- Stacker: a multinomial logistic regression over the heads' 7 decision values, fitted on data no head "
+        "saw (in-domain calibration split + the COLD holdout at a small weight). It calibrates: sensitivity = "
+        "1 − P(none). Sensitive examples weigh twice in it (a missed warning costs more than a false alarm), so "
+        "the sensitivity is calibrated to that cost-weighted prior and leans towards alerting.",
+        "- Explanations: every step is linear up to the stacker's softmax, so a term's pull on the sensitivity "
+        "logit is its feature value times the chain of weights (first order, exact for one class).",
+        f"- Alert threshold {state['threshold']} (config thresholds.sensitivity); attack threshold "
+        f"{state['attack_threshold']} (best macro-F1 on the COLD holdout).",
         "",
         "## Data",
         "",
@@ -94,7 +98,7 @@ def render_card(state: dict[str, Any], metrics: dict[str, Any], previous: dict[s
     out += [
         "",
         "- In-domain corpus: analysis/data/corpus/in_domain.jsonl, labelled by analysis/data/LABELLING.md, split "
-        "by core (group) into train 60 % / calibration 20 % / test 20 %.",
+        "by core (group) into train 70 % / calibration 15 % / test 15 %.",
         "- COLD (thu-coai/COLDataset, Apache-2.0): offensive → attack / fabrication, safe → none; dev.csv is never "
         "trained on. Used from ../shared/datasets at training time, not copied into the project.",
         "",

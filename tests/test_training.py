@@ -16,6 +16,7 @@ from tests.conftest import shared_path
 from yuqing.cli import app
 
 TODAY = date(2026, 11, 30)
+SMALL = {"char_bits": 14}  # fewer hashed columns: the same procedure, fitted in a fraction of the time
 
 
 def test_corpus_is_large_balanced_and_regenerates_identically() -> None:
@@ -44,7 +45,7 @@ def test_training_is_reproducible_on_a_subset() -> None:
     runs = []
     for _ in range(2):
         data = training.prepare_data(datasets=None, limit=400)
-        state = training.fit(data, today=TODAY)
+        state = training.fit(data, today=TODAY, **SMALL)
         clf = Classifier(state)
         runs.append((state["version"], data.data_hash(), training.strip_private(training.evaluate(clf, data.test))))
     assert runs[0] == runs[1]
@@ -53,7 +54,7 @@ def test_training_is_reproducible_on_a_subset() -> None:
 
 def test_train_with_feedback_writes_model_and_card_with_changes(tmp_path: Path) -> None:
     out = tmp_path / "m.skops"
-    first = training.train_and_write(out, datasets=None, limit=300, today=TODAY)
+    first = training.train_and_write(out, datasets=None, limit=300, today=TODAY, **SMALL)
     assert out.is_file() and first.card_path == tmp_path / "m.md"
     feedback = [
         {"title": "", "content": "城东中学晚自习强制收费每月三百元，请问教育局有没有依据？", "category": "inquiry",
@@ -61,7 +62,7 @@ def test_train_with_feedback_writes_model_and_card_with_changes(tmp_path: Path) 
         {"content": "城东中学运动会开幕了，孩子跑了第一名", "category": "none", "sensitive": False},
     ]
     second = training.train_and_write(out, feedback, datasets=None, limit=300, today=TODAY,
-                                      previous=Classifier.load(out).state)
+                                      previous=Classifier.load(out).state, **SMALL)
     card = second.card_path.read_text(encoding="utf-8")
     assert "## Changes since the previous model" in card
     assert "reviewer_labels | 0 | 2" in card
