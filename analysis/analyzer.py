@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from analysis.lexicon import LexiconScorer
 from analysis.schools import SchoolMatcher
 from analysis.segment import Segmenter
 from analysis.severity import post_severity
+from yuqing.errors import InputError
 from yuqing.model import Analysis, Category, Post, PostKind
 
 if TYPE_CHECKING:
@@ -57,6 +59,11 @@ def load_classifier(model_path: Path | None) -> Any | None:
             raise
         log.warning("no trained model file found; using the lexicon baseline")
         return None
+    except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile) as exc:
+        # A model file that exists but cannot be used is an operator's problem to see, never a silent
+        # fallback to the baseline.
+        raise InputError(f"模型文件无法使用({type(exc).__name__}: {exc});请重新训练(yuqing train)或指定 --model",
+                         where=str(model_path or "默认模型")) from exc
 
 
 class Analyzer:

@@ -146,3 +146,7 @@ def test_cli_all_good_exits_zero_and_missing_model_is_an_error(config_dir: Path,
     assert json.loads(done.stdout)["event_id"] is None
     missing = run_cli(["--model", str(tmp_path / "none.skops")], good, config_dir)
     assert missing.returncode != 0 and "模型" in missing.stderr and not missing.stdout
+    broken = tmp_path / "broken.skops"
+    broken.write_text("not a model", encoding="utf-8")
+    bad = run_cli(["--model", str(broken)], good, config_dir)
+    assert bad.returncode != 0 and "模型文件无法使用" in bad.stderr and "Traceback" not in bad.stderr
