@@ -132,7 +132,19 @@ class MemorySampler(threading.Thread):
         self.proc = psutil.Process(pid)
         self.peak = {"main_rss": 0, "main_pss": 0, "total_rss": 0, "total_pss": 0, "processes": 0}
         self.samples: list[int] = []  # total PSS
+        self.by_kind: dict[str, int] = {}  # peak PSS summed over the processes of one kind
         self.stop = threading.Event()
+
+    @staticmethod
+    def kind(p: psutil.Process, main_pid: int) -> str:
+        if p.pid == main_pid:
+            return "service (scheduler, analysis, web)"
+        cmd = " ".join(p.cmdline())
+        if "scrapy" in cmd:
+            return "scrapy crawl " + cmd.split("crawl", 1)[1].split()[0]
+        if "chrom" in p.name().lower() or "chrom" in cmd.lower():
+            return "chromium (all its processes)"
+        return p.name()
 
     def run(self) -> None:
         while not self.stop.wait(1.0):
@@ -142,16 +154,21 @@ class MemorySampler(threading.Thread):
                 return
             rss = pss = 0
             main_rss = main_pss = 0
+            kinds: dict[str, int] = {}
             for p in procs:
                 try:
                     info = p.memory_full_info()
+                    kind = self.kind(p, self.proc.pid)
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     continue
                 rss += info.rss
                 pss += info.pss
+                kinds[kind] = kinds.get(kind, 0) + info.pss
                 if p.pid == self.proc.pid:
                     main_rss, main_pss = info.rss, info.pss
             self.samples.append(pss)
+            for kind, value in kinds.items():
+                self.by_kind[kind] = max(self.by_kind.get(kind, 0), value)
             for key, value in (("main_rss", main_rss), ("main_pss", main_pss), ("total_rss", rss),
                                ("total_pss", pss), ("processes", len(procs))):
                 self.peak[key] = max(self.peak[key], value)
@@ -255,6 +272,7 @@ def main() -> None:
               f"median {statistics.median(sampler.samples) / mb:.0f} MB (target ≤ 500 MB)")
         print(f"memory (RSS summed, shared pages counted per process): service peak {pk['main_rss'] / mb:.0f} MB, "
               f"with children peak {pk['total_rss'] / mb:.0f} MB; at most {pk['processes']} processes")
+        print("peak PSS by kind: " + ", ".join(f"{k} {v / mb:.0f} MB" for k, v in sorted(sampler.by_kind.items())))
     print(f"shutdown on SIGTERM: exit code {code}")
     if args.keep:
         print(f"data kept in {work}")

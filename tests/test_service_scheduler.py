@@ -97,14 +97,14 @@ def paused(pcfg: Config, jobstore: str) -> Iterator[BackgroundScheduler]:
 def test_jobs_persist_across_a_restart_keeping_their_next_run(pcfg: Config, jobstore: str) -> None:
     first = build_scheduler(pcfg, jobstore)
     first.start(paused=True)
-    sync_jobs(first, planned_jobs(pcfg, NOW), NOW)
+    sync_jobs(first, planned_jobs(pcfg, NOW))
     before = {j.id: j.next_run_time for j in first.get_jobs()}
     first.shutdown(wait=False)
 
     again = build_scheduler(pcfg, jobstore)
     again.start(paused=True)
     try:
-        assert sync_jobs(again, planned_jobs(pcfg, NOW + timedelta(minutes=5)), NOW + timedelta(minutes=5)) == []
+        assert sync_jobs(again, planned_jobs(pcfg, NOW + timedelta(minutes=5))) == []
         assert {j.id: j.next_run_time for j in again.get_jobs()} == before
         job = again.get_job(CRAWL_PREFIX + "demo-news-rss")
         assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time == 900
@@ -112,9 +112,17 @@ def test_jobs_persist_across_a_restart_keeping_their_next_run(pcfg: Config, jobs
         again.shutdown(wait=False)
 
 
-def test_a_new_interval_source_runs_at_start(pcfg: Config, paused: BackgroundScheduler) -> None:
-    sync_jobs(paused, planned_jobs(pcfg, NOW), NOW)
-    assert paused.get_job(CRAWL_PREFIX + "demo-news-rss").next_run_time == NOW
+def test_new_sources_run_soon_after_start_spread_over_the_shortest_interval(
+        pcfg: Config, paused: BackgroundScheduler) -> None:
+    sync_jobs(paused, planned_jobs(pcfg, NOW))
+    firsts = [paused.get_job(CRAWL_PREFIX + s.id).next_run_time for s in pcfg.sources]
+    assert firsts[0] == NOW + timedelta(seconds=1)
+    step = 15 * 60 / len(pcfg.sources)  # the shortest interval (weibo search, 15 min) shared by seven sources
+    gaps = [(b - a).total_seconds() for a, b in zip(firsts, firsts[1:], strict=False)]
+    assert gaps == pytest.approx([step] * (len(firsts) - 1), abs=0.01)
+    # Later runs keep the spacing: each follows its own first run by whole intervals.
+    rss = paused.get_job(CRAWL_PREFIX + "demo-news-rss")
+    assert rss.trigger.get_next_fire_time(firsts[0], firsts[0]) == firsts[0] + timedelta(minutes=30)
 
 
 def test_period_start_and_end_reschedule_through_the_job(pcfg: Config, paused: BackgroundScheduler,
@@ -123,12 +131,13 @@ def test_period_start_and_end_reschedule_through_the_job(pcfg: Config, paused: B
     ctx = ServiceContext(cfg=pcfg, config_dir=pcfg.root, store=None, clock=lambda: clock[0])  # type: ignore[arg-type]
     ctx.scheduler = paused
     monkeypatch.setattr(service_jobs, "_current", ctx)
-    sync_jobs(paused, planned_jobs(pcfg, NOW), NOW)
+    sync_jobs(paused, planned_jobs(pcfg, NOW))
     rss = CRAWL_PREFIX + "demo-news-rss"
     clock[0] = IN_PERIOD
     service_jobs.sync_schedules()
     assert paused.get_job(rss).trigger.interval == timedelta(minutes=10)
     assert paused.get_job(rss).misfire_grace_time == 300
+    assert paused.get_job(rss).next_run_time == IN_PERIOD + timedelta(seconds=1)  # the new pace starts now
     assert paused.get_job(CRAWL_PREFIX + "demo-gov-list").trigger.interval == timedelta(minutes=60)
     clock[0] = datetime(2036, 6, 18, 1, 0, tzinfo=timezone.utc)
     service_jobs.sync_schedules()
@@ -136,9 +145,9 @@ def test_period_start_and_end_reschedule_through_the_job(pcfg: Config, paused: B
 
 
 def test_a_removed_source_loses_its_job(pcfg: Config, paused: BackgroundScheduler) -> None:
-    sync_jobs(paused, planned_jobs(pcfg, NOW), NOW)
+    sync_jobs(paused, planned_jobs(pcfg, NOW))
     gone = pcfg.sources.pop()
-    changes = sync_jobs(paused, planned_jobs(pcfg, NOW), NOW)
+    changes = sync_jobs(paused, planned_jobs(pcfg, NOW))
     assert changes == [f"removed {CRAWL_PREFIX}{gone.id}"]
     assert paused.get_job(CRAWL_PREFIX + gone.id) is None
 

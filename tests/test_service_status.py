@@ -34,7 +34,7 @@ def scheduler(cfg: Config, tmp_path) -> Iterator[BackgroundScheduler]:  # type: 
     sched = build_scheduler(cfg, f"sqlite:///{tmp_path / 'jobs.db'}")
     sched.start(paused=True)
     future = utcnow() + timedelta(days=3650)  # nothing due while the test looks
-    sync_jobs(sched, planned_jobs(cfg, future), future)
+    sync_jobs(sched, planned_jobs(cfg, future))
     yield sched
     sched.shutdown(wait=False)
 

@@ -58,7 +58,8 @@ class JobSpec:
     args: tuple[Any, ...] = ()
     executor: str = "light"
     misfire_grace_time: int = 30
-    run_at_start: bool = False
+    # First run of a new or re-planned interval job (sources are spread over the interval, see stagger()).
+    first_run: datetime | None = None
 
     def matches(self, job: Job) -> bool:
         """Whether a stored job is this one unchanged (then it keeps its persisted next run time)."""
@@ -111,20 +112,32 @@ def crawl_timeout(trigger: BaseTrigger, now: datetime) -> int:
     return int(min(MAX_CRAWL_SECONDS, max(MIN_CRAWL_SECONDS, 3 * gap)))
 
 
+def stagger(intervals: list[float]) -> float:
+    """Seconds between the first runs of interval sources: spread over the shortest interval, so that
+    crawls (each a process, some with Chromium) do not all start at once on two cores."""
+    return min(intervals) / len(intervals) if intervals else 0.0
+
+
 def planned_jobs(cfg: Config, now: datetime) -> list[JobSpec]:
     """Every job the configuration asks for at ``now`` (aware); sensitive periods shorten source intervals."""
     tz = zone(cfg)
     local = now.astimezone(tz)
     period = cfg.active_period(local)
+    enabled = [s for s in cfg.sources if s.enabled]
+    intervals = [m * 60 for s in enabled if (m := source_interval(s, period is not None)) is not None]
+    step = stagger(intervals)
     specs: list[JobSpec] = []
-    for src in cfg.sources:
-        if not src.enabled:
-            continue
+    slot = 0
+    for src in enabled:
         trig = source_trigger(src, period is not None, tz)
+        first = None
+        if isinstance(trig, IntervalTrigger):
+            first = now + timedelta(seconds=1 + slot * step)
+            slot += 1
         specs.append(JobSpec(
             id=CRAWL_PREFIX + src.id, func=f"{JOBS}:crawl_source", trigger=trig, name=f"采集 {src.name}",
             args=(src.id, crawl_timeout(trig, local)), executor="default",
-            misfire_grace_time=grace_seconds(trig, local), run_at_start=src.schedule.interval_minutes is not None,
+            misfire_grace_time=grace_seconds(trig, local), first_run=first,
         ))
     minute = IntervalTrigger(minutes=1, timezone=tz)
     specs.append(JobSpec("deliver", f"{JOBS}:deliver", minute, "发送待发邮件(重试)", misfire_grace_time=30))
@@ -149,7 +162,7 @@ def planned_jobs(cfg: Config, now: datetime) -> list[JobSpec]:
     return specs
 
 
-def sync_jobs(scheduler: BaseScheduler, specs: list[JobSpec], now: datetime) -> list[str]:
+def sync_jobs(scheduler: BaseScheduler, specs: list[JobSpec]) -> list[str]:
     """Make the scheduler's jobs match ``specs``; return what changed (for the log).
 
     A stored job whose signature is unchanged keeps its next run time (that is what persistence is for);
@@ -166,8 +179,8 @@ def sync_jobs(scheduler: BaseScheduler, specs: list[JobSpec], now: datetime) -> 
         if job is not None and spec.matches(job):
             continue
         options: dict[str, Any] = {}
-        if job is None and spec.run_at_start:
-            options["next_run_time"] = now
+        if spec.first_run is not None:
+            options["next_run_time"] = spec.first_run
         scheduler.add_job(
             spec.func, trigger=spec.trigger, args=spec.args,
             id=spec.id, name=spec.name, executor=spec.executor, misfire_grace_time=spec.misfire_grace_time,
@@ -229,7 +242,7 @@ class Service:
         install(self.ctx)
         self.scheduler.start(paused=True)
         now = self.ctx.clock()
-        for change in sync_jobs(self.scheduler, planned_jobs(self.ctx.cfg, now), now):
+        for change in sync_jobs(self.scheduler, planned_jobs(self.ctx.cfg, now)):
             log.info("event=schedule %s", change)
         # Posts stored by a crawl that a shutdown interrupted are still pending: analyse and mail them now.
         self.scheduler.add_job(f"{JOBS}:catch_up", id="catch_up", name="处理上次未完成的帖子",

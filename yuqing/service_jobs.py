@@ -205,5 +205,5 @@ def sync_schedules() -> None:
     if ctx.scheduler is None or ctx.stopping.is_set():
         return
     now = ctx.clock()
-    for change in sync_jobs(ctx.scheduler, planned_jobs(ctx.cfg, now), now):
+    for change in sync_jobs(ctx.scheduler, planned_jobs(ctx.cfg, now)):
         log.info("event=reschedule %s", change)
