@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from yuqing.errors import InputError
+
 if TYPE_CHECKING:
     from yuqing.config import Config
 
@@ -116,7 +118,12 @@ class TopicMatcher:
     """Display names of the topics whose expression matches a text, in config order."""
 
     def __init__(self, topics: Iterable[tuple[str, str]]) -> None:
-        self._topics = [(name, parse(expr)) for name, expr in topics]
+        self._topics = []
+        for name, expr in topics:
+            try:
+                self._topics.append((name, parse(expr)))
+            except TopicSyntaxError as exc:
+                raise InputError(f"专题 {name!r} 的关键词表达式无效: {exc}", where="keywords.yaml") from None
         for _, clauses in self._topics:
             for c in clauses:
                 c.compile()

@@ -50,6 +50,13 @@ def test_bad_expressions_are_reported_in_chinese() -> None:
         parse("食堂 /未闭合")
 
 
+def test_a_bad_topic_names_itself() -> None:
+    from yuqing.errors import InputError
+
+    with pytest.raises(InputError, match="专题 '坏专题'"):
+        TopicMatcher([("好专题", "食堂"), ("坏专题", "食堂 /未闭合")])
+
+
 def test_plain_terms_feed_the_dictionary() -> None:
     assert plain_terms("收费 +钱 !招聘 /被.打/ | 乱收费") == ["收费", "钱", "乱收费"]
 
