@@ -26,6 +26,15 @@ class WeiboSearchSpider(KeywordSpider):
             return Path(self.src.cookie_file).read_text(encoding="utf-8").strip()
         return ""
 
+    async def start(self):  # type: ignore[no-untyped-def, override]
+        if (self.src.cookie_env or self.src.cookie_file) and not self.cookie():
+            # Named but empty: say so (without any value) — Weibo answers less, or asks for a login.
+            where = f"variable {self.src.cookie_env}" if self.src.cookie_env else f"file {self.src.cookie_file}"
+            self.logger.warning("Weibo cookie not set (%s is empty or missing); searching without login", where)
+            self.crawler.stats.set_value("yuqing/cookie_missing", 1)
+        async for request in super().start():
+            yield request
+
     def request_headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json, text/plain, */*", "X-Requested-With": "XMLHttpRequest",
                    "MWeibo-Pwa": "1"}
