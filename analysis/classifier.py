@@ -13,7 +13,6 @@ One model file (skops) holds plain values and scikit-learn estimators only:
 
 from __future__ import annotations
 
-import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.features import TextFeatures, explain_row
+from analysis.features import TextFeatures, explain_batch
 from yuqing.model import Category
 
 FORMAT = 2  # 2: one stacker over the three heads
@@ -67,6 +66,11 @@ class Classifier:
         # the features: W[k] = Σ_j stack_coef[k, j] · head_j (rows in CATEGORIES order), for explanations.
         heads = np.vstack([self._category.coef_, self._sensitive.coef_, self._attack.coef_])
         self._class_weights = (self._stack.coef_ @ heads)[self._order]
+        # W[k] − W[none] for each sensitive class k: a term's pull towards class k rather than none
+        none = CATEGORIES.index("none")
+        self._pull = np.ascontiguousarray(
+            np.vstack([self._class_weights[k] - self._class_weights[none] for k in range(len(CATEGORIES)) if k != none])
+        )
 
     # --- loading ----------------------------------------------------------------------------------
     @classmethod
@@ -114,30 +118,34 @@ class Classifier:
             return []
         s = self.scores(texts, tokens)
         sens, cat_p, x = s["sensitivity"], s["category"], s["x"]
+        explanations = None
+        if explain:
+            explanations = explain_batch(self.features, texts, x, self._contributions(x, cat_p), explain)
+        probs_all = _batch_probs(sens, cat_p)
         out = []
-        for i, text in enumerate(texts):
+        for i in range(len(texts)):
             p_sens = float(sens[i])
-            probs = _category_probs(p_sens, cat_p[i])
+            probs = dict(zip(CATEGORIES, probs_all[i].tolist(), strict=True))
             if p_sens >= self.threshold:
-                category = Category(max(SENSITIVE_CATEGORIES, key=lambda c: probs[c]))
+                category = Category(max(SENSITIVE_CATEGORIES, key=probs.__getitem__))
             else:
                 category = Category.none
-            terms = self._explain(x[i], cat_p[i], text, explain) if explain else []
+            terms = explanations[i] if explanations is not None else []
             out.append(Prediction(p_sens, category, probs, terms))
         return out
 
-    def _explain(self, row: Any, cat_row: np.ndarray, text: str, top: int) -> list[tuple[str, float]]:
-        """Terms by their pull on the sensitivity logit, log(1 − P(none)) − log P(none).
+    def _contributions(self, x: Any, cat_p: np.ndarray) -> np.ndarray:
+        """Each stored entry's pull on the log-odds of the post's likeliest sensitive class against none.
 
-        Its gradient is Σ_k share_k · W[k] − W[none] (share_k: the class's part of the sensitive mass), so
-        value × that weight is each term's exact first-order contribution.
+        Everything up to the stacker's softmax is linear, so that log-odds is (W[k] − W[none]) · x plus a
+        constant, and value × weight is each term's exact share of it. k is the sensitive class the stacker
+        finds likeliest, also for posts below the threshold (what would make them alarming).
         """
         none = CATEGORIES.index("none")
-        sensitive = np.delete(cat_row, none)
-        shares = sensitive / sensitive.sum() if sensitive.sum() > 0 else np.full(len(sensitive), 1 / len(sensitive))
-        cols = row.indices
-        w_sens = np.delete(self._class_weights[:, cols], none, axis=0)
-        return explain_row(self.features, row, shares @ w_sens - self._class_weights[none, cols], text, top=top)
+        sensitive = np.delete(cat_p, none, axis=1)
+        k = np.argmax(sensitive, axis=1)
+        rows = np.repeat(k, np.diff(x.indptr))
+        return x.data * self._pull.ravel()[rows * self._pull.shape[1] + x.indices]
 
     def top_terms(self, per_class: int = 12) -> dict[str, list[tuple[str, float]]]:
         """The words with the largest weights per category (for the model card); char n-grams are hashed."""
@@ -151,16 +159,16 @@ class Classifier:
         return out
 
 
-def _category_probs(p_sens: float, cat_row: np.ndarray) -> dict[str, float]:
-    """P(none) = 1 − sensitivity; the sensitive mass is shared by the category head's odds."""
-    sensitive = np.asarray(cat_row[:4], dtype=float)
-    total = float(sensitive.sum())
-    shares = sensitive / total if total > 0 else np.full(4, 0.25)
-    probs = {c: round(p_sens * float(v), 6) for c, v in zip(SENSITIVE_CATEGORIES, shares, strict=True)}
-    probs["none"] = round(1.0 - p_sens, 6)
-    if any(math.isnan(v) for v in probs.values()):  # pragma: no cover - defensive: never emit NaN
-        return {c: (1.0 if c == "none" else 0.0) for c in CATEGORIES}
-    return probs
+def _batch_probs(sens: np.ndarray, cat_p: np.ndarray) -> np.ndarray:
+    """Per-category probabilities in CATEGORIES order: P(none) = 1 − sensitivity, and the sensitive mass
+    shared by the stacker's odds of the four sensitive classes. Rounded to 6 places; rows sum to 1."""
+    none = CATEGORIES.index("none")
+    out = cat_p.copy()
+    out[:, none] = 0.0
+    total = out.sum(axis=1, keepdims=True)
+    out = np.where(total > 0, out / np.maximum(total, 1e-300), 0.25) * sens[:, None]
+    out[:, none] = 1.0 - sens
+    return np.nan_to_num(out.round(6), nan=0.0)
 
 
 def save_state(state: dict[str, Any], path: Path) -> None:

@@ -249,19 +249,6 @@ class TextFeatures:
         data[w_pos] = w_data
         return sp.csr_matrix((data, indices, indptr), shape=(n_docs, self.n_features))
 
-    def terms_by_column(self, text: str) -> dict[int, str]:
-        """Column → the longest n-gram of this text hashed there (the text as written, not normalised)."""
-        norm = normalise(text)
-        grams = ngrams_of(norm, self.char_n)
-        if not grams:
-            return {}
-        h, _ = char_ngram_hashes([norm], self.char_n, self.char_bits)
-        out: dict[int, str] = {}
-        for gram, bucket in zip(grams, h.tolist(), strict=True):
-            if len(gram) > len(out.get(bucket, "")):
-                out[bucket] = gram
-        return out
-
     # persistence: plain values only, so that the model file holds no custom class
     def to_state(self) -> dict[str, object]:
         return {
@@ -317,27 +304,70 @@ def _row_scale(data: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return scale
 
 
-def explain_row(
-    features: TextFeatures, row: sp.csr_matrix, entry_weights: np.ndarray, text: str, top: int = 8
-) -> list[tuple[str, float]]:
-    """Terms of ``text`` that pushed a linear score up the most: value × weight, summed per term.
+EXPLAIN_SHARE = 0.15  # entries weaker than this share of the row's strongest pull are never named
 
-    ``entry_weights`` holds the weight of each stored entry of ``row`` (aligned with row.indices).
+
+def explain_batch(
+    features: TextFeatures, texts: Sequence[str], x: sp.csr_matrix, contrib: np.ndarray, top: int = 8
+) -> list[list[tuple[str, float]]]:
+    """Per text, the terms that pushed a linear score up the most, from the batch's entries.
+
+    ``contrib``: each stored entry's contribution (value × weight), aligned with x.data. Candidates are
+    chosen for the whole batch at once (positive, and at least EXPLAIN_SHARE of the row's strongest), then
+    named — a word column by its word, a char entry by the n-gram of the original text at its position
+    (a row's char entries are its unigrams in order, then bigrams, then trigrams, and normalisation maps
+    code point to code point) — and summed per term string (a repeated n-gram; a word and the same
+    characters as an n-gram). Only terms with a letter or digit are kept.
     """
-    contrib: dict[int, float] = {}
-    for col, val, w in zip(row.indices.tolist(), row.data.tolist(), entry_weights.tolist(), strict=True):
-        contrib[col] = contrib.get(col, 0.0) + val * w
-    best = sorted(((c, v) for c, v in contrib.items() if v > 0), key=lambda cv: -cv[1])
-    grams = features.terms_by_column(text)
-    lowered = text.lower()
-    out: dict[str, float] = {}
-    for col, val in best:
-        term = features.words[col - features.n_char] if col >= features.n_char else grams.get(col)
-        # only terms as they stand in the text (normalisation turns digits into 0, which the text lacks)
-        if not term or not term.strip() or term not in lowered:
-            continue
-        out[term] = out.get(term, 0.0) + val
-        if len(out) >= top:
-            break
-    terms = sorted(out.items(), key=lambda tv: -tv[1])
-    return [(t, round(v, 4)) for t, v in terms if not math.isnan(v)]
+    n = len(texts)
+    indptr = x.indptr
+    counts = np.diff(indptr)
+    out: list[list[tuple[str, float]]] = [[] for _ in range(n)]
+    if x.nnz == 0:
+        return out
+    rows = np.repeat(np.arange(n), counts)
+    nonempty = counts > 0
+    row_max = np.zeros(n)
+    row_max[nonempty] = np.maximum.reduceat(contrib, indptr[:-1][nonempty])
+    keep = np.flatnonzero((contrib > 0) & (contrib >= row_max[rows] * EXPLAIN_SHARE))
+    krows = rows[keep]
+    cols = x.indices[keep]
+    # n-gram order and start position of every kept char entry, from its offset in the row
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)[krows]
+    offset = keep - indptr[krows]
+    order = np.ones_like(offset)
+    start = offset.copy()
+    block = lengths.copy()
+    for k in range(2, features.char_n + 1):
+        later = start >= block
+        start = np.where(later, start - block, start)
+        order = np.where(later, k, order)
+        block = np.maximum(lengths - k + 1, 0)
+    n_char, words = features.n_char, features.words
+    current, terms, text, lowered = -1, {}, "", ""
+    for r, col, pos, size, value in zip(
+        krows.tolist(), cols.tolist(), start.tolist(), order.tolist(), contrib[keep].tolist(), strict=True
+    ):
+        if r != current:
+            if current >= 0:
+                out[current] = _top_terms(terms, top)
+            current, terms, text = r, {}, texts[r]
+            lowered = text.lower()
+        if col >= n_char:
+            term = words[col - n_char]
+            if term not in lowered:
+                continue
+        else:
+            term = text[pos : pos + size]
+        if term in terms:
+            terms[term] += value
+        elif any(ch.isalnum() for ch in term):
+            terms[term] = value
+    if current >= 0:
+        out[current] = _top_terms(terms, top)
+    return out
+
+
+def _top_terms(terms: dict[str, float], top: int) -> list[tuple[str, float]]:
+    best = sorted(terms.items(), key=lambda tv: -tv[1])[:top]
+    return [(t, round(v, 4)) for t, v in best if not math.isnan(v)]
