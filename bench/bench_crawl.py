@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -98,10 +99,14 @@ def crawl_one(cfg_dir: Path, source_id: str, concurrency: int) -> dict[str, Any]
     cmd = crawl_command(src, cfg_dir, extra_settings={"LOG_LEVEL": "WARNING", "CONCURRENT_REQUESTS": str(concurrency)})
     env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawler.settings")
     t = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     rss = PeakRss(proc.pid)
     _, err = proc.communicate()
     seconds = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds of the crawl process (and its browser): what the figures cost on a machine shared with others.
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     peak = rss.stop()
     store = Store(cfg.database_url)
     run = last_runs(store, source_id, 1)[0]
@@ -110,7 +115,7 @@ def crawl_one(cfg_dir: Path, source_id: str, concurrency: int) -> dict[str, Any]
         print(err[-2000:], file=sys.stderr)
     posts = int(run.stats.get("yuqing/posts", 0))
     return {"source": source_id, "status": run.status, "pages": run.pages, "posts": posts, "seconds": seconds,
-            "rss_mb": peak / 2**20}
+            "cpu": cpu, "rss_mb": peak / 2**20}
 
 
 def analyse(cfg_dir: Path) -> tuple[int, float]:
@@ -130,7 +135,8 @@ def report(title: str, rows: list[dict[str, Any]]) -> tuple[int, int, float]:
     for r in rows:
         print(f"  {r['source']:<18} {r['status']:<9} {r['pages']:>6} pages {r['posts']:>7} posts "
               f"{r['seconds']:7.1f} s  {r['pages'] / r['seconds']:7.1f} pages/s  {r['posts'] / r['seconds']:8.1f} "
-              f"posts/s  peak memory {r['rss_mb']:.0f} MB")
+              f"posts/s  peak memory {r['rss_mb']:.0f} MB  CPU {r['cpu']:.1f} s "
+              f"({r['pages'] / max(r['cpu'], 1e-9):.0f} pages per CPU-second)")
     pages = sum(r["pages"] for r in rows)
     posts = sum(r["posts"] for r in rows)
     seconds = sum(r["seconds"] for r in rows)
@@ -151,8 +157,11 @@ def main() -> None:
         rows = [crawl_one(cfg_dir, sid, args.concurrency) for sid in STATIC]
         pages, posts, seconds = report(f"static crawl, politeness off (demo scale {args.scale}, "
                                        f"concurrency {args.concurrency}, {os.cpu_count()} CPUs):", rows)
+        cpu = sum(r["cpu"] for r in rows)
         print(f"  total: {pages} pages, {posts} posts in {seconds:.1f} s → {pages / seconds:.1f} pages/s, "
-              f"{posts / seconds:.1f} posts/s; peak memory {max(r['rss_mb'] for r in rows):.0f} MB")
+              f"{posts / seconds:.1f} posts/s; peak memory {max(r['rss_mb'] for r in rows):.0f} MB; "
+              f"crawler CPU {cpu:.1f} s → {pages / cpu:.0f} pages and {posts / cpu:.0f} posts per CPU-second; "
+              f"load average {os.getloadavg()[0]:.1f}")
         if not args.skip_analysis:
             try:
                 analysed, a_seconds = analyse(cfg_dir)
