@@ -14,6 +14,7 @@ import argparse
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -150,6 +151,7 @@ def main() -> None:
     parser.add_argument("--skip-analysis", action="store_true")
     parser.add_argument("--skip-browser", action="store_true")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: still stop the demo sites (finally)
     sites, base = start_sites(args.scale)
     work = Path(tempfile.mkdtemp(prefix="bench-crawl-"))
     try:
