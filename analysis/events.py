@@ -299,11 +299,13 @@ class EventGrouper:
         """The event of the most similar indexed post that counts as the same story, with its similarity.
         The same words about different schools of ours (one press-release template, one complaint copied
         for several schools) are different stories: an event about other schools only is no candidate."""
-        found = [b[k] for b, k in zip(self._buckets, keys, strict=True) if k in b]
+        found = [hit for hit in map(dict.get, self._buckets, keys) if hit]
         if not found:
             return None, 0.0
-        # Verify the few posts that share the most bands: band agreement already ranks similarity.
-        top = [idx for idx, _ in Counter(chain.from_iterable(found)).most_common(MAX_VERIFY)]
+        top = list(set(chain.from_iterable(found)))
+        if len(top) > MAX_VERIFY:
+            # Verify the few posts that share the most bands: band agreement already ranks similarity.
+            top = [idx for idx, _ in Counter(chain.from_iterable(found)).most_common(MAX_VERIFY)]
         sims = (self._mh[top] == mh).mean(axis=1)
         best, best_j = None, 0.0
         for i, j in zip(top, sims.tolist(), strict=True):
