@@ -33,6 +33,9 @@ from analysis.features import TextFeatures, tokenize
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CORPUS_DIR = Path(__file__).parent / "data" / "corpus"
+# Posts written by hand apart from the generator's material, never trained on: a check on phrasing the
+# generator does not produce (small; written by the same team, so not a substitute for real posts).
+HANDWRITTEN = Path(__file__).parent / "data" / "eval" / "handwritten.jsonl"
 SEED = 20261130
 COLD_BASE_SAMPLE = 4000  # COLD posts mixed into the in-domain heads (real people's writing)
 COLD_HOLDOUT = 3000  # COLD posts held out of every head, for the calibration stackers
@@ -468,6 +471,9 @@ def card_path_for(model_path: Path) -> Path:
 def held_out_metrics(clf: Classifier, data: TrainingData) -> dict[str, Any]:
     """Figures on everything the model never trained on: in-domain test split and COLD dev."""
     metrics: dict[str, Any] = {"test": strip_private(evaluate(clf, data.test))}
+    if HANDWRITTEN.is_file():
+        metrics["extra"] = {"Hand-written posts (analysis/data/eval)": strip_private(
+            evaluate(clf, load_jsonl(HANDWRITTEN)))}
     if data.cold_dev:
         m = evaluate(clf, data.cold_dev)
         metrics["cold_attack"] = evaluate_attack(clf, data.cold_dev, m)

@@ -38,8 +38,10 @@ CORES = {
     "incident": M.INCIDENT,
     "fabrication": M.FABRICATION,
     "suggestion": M.SUGGESTION,
-    "none": M.NONE + M.NONE_MORE,
+    "none": M.NONE + M.NONE_MORE + M.MORE_NONE,
 }
+CORES["suggestion"] += M.MORE_SUGGESTION
+CORES["fabrication"] += M.MORE_FABRICATION
 
 
 @dataclass(frozen=True)

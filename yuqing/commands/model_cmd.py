@@ -145,6 +145,8 @@ def register(app: typer.Typer) -> None:
         console.print(f"模型:{result.model_path}(版本 {result.classifier.version})")
         console.print(f"模型卡:{result.card_path}")
         print_metrics(console, "项目语料留出测试集", result.metrics["test"])
+        for m in result.metrics.get("extra", {}).values():
+            print_metrics(console, "手写评估帖子(未参与训练)", m)
         if "cold_attack" in result.metrics:
             print_attack(console, result.metrics["cold_attack"])
 
@@ -170,6 +172,8 @@ def register(app: typer.Typer) -> None:
         held = training.prepare_data(datasets=training.datasets_root())
         metrics = training.held_out_metrics(clf, held)
         print_metrics(console, "项目语料留出测试集", metrics["test"])
+        for m in metrics.get("extra", {}).values():
+            print_metrics(console, "手写评估帖子(未参与训练)", m)
         if "cold_attack" in metrics:
             print_attack(console, metrics["cold_attack"])
         else:
