@@ -101,3 +101,33 @@ def test_train_command_with_cold_subset(tmp_path: Path) -> None:
     state = Classifier.load(out).state
     assert any(name == "train.csv" for name in state["data"]["files"])
     assert state["metrics"]["cold_attack"]["n"] == 300
+
+
+def test_train_with_feedback_reads_reviewers_labels_from_the_store(cfg, config_dir: Path, tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from alerting.labels import record_verdict
+    from alerting.store import Store
+    from alerting.store.posts import upsert_post
+    from yuqing.model import Post, post_id_for
+
+    url = "https://bbs.example.cn/thread-1.html"
+    post = Post(id=post_id_for(url), url=url, title="城东中学晚自习收费", content="晚自习每月收三百元，有没有依据？请教育局答复。")
+    store = Store.from_config(cfg)
+    try:
+        with store.session() as s:
+            upsert_post(s, post)
+            s.flush()
+            record_verdict(s, [post.id], warning_id=None, verdict="corrected", category="inquiry", actor="审核员",
+                           at=datetime(2026, 11, 30, tzinfo=timezone.utc))
+    finally:
+        store.dispose()
+    out = tmp_path / "fb.skops"
+    result = CliRunner().invoke(
+        app, ["train", "--with-feedback", "--out", str(out), "--limit", "200", "--config", str(config_dir)],
+        env={"YUQING_DATASETS": str(tmp_path / "no-datasets")},
+    )
+    assert result.exit_code == 0, result.output
+    assert "审核标签:1 条" in result.output and "只用项目内语料" in result.output
+    state = Classifier.load(out).state
+    assert state["data"]["counts"]["reviewer_labels"] == 1
