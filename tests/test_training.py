@@ -112,7 +112,8 @@ def test_train_with_feedback_reads_reviewers_labels_from_the_store(cfg, config_d
     from yuqing.model import Post, post_id_for
 
     url = "https://bbs.example.cn/thread-1.html"
-    post = Post(id=post_id_for(url), url=url, title="城东中学晚自习收费", content="晚自习每月收三百元，有没有依据？请教育局答复。")
+    post = Post(id=post_id_for(url), url=url, title="城东中学晚自习收费",
+                content="晚自习每月收三百元，有没有依据？请教育局答复。")
     store = Store.from_config(cfg)
     try:
         with store.session() as s:
