@@ -199,6 +199,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--keep", action="store_true", help="keep the temporary data folder")
     args = ap.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # progress shows when redirected
+    # SIGTERM (or SIGINT, which a background shell ignores) ends the run through the cleanup below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.trials > len(STORIES):
         ap.error(f"at most {len(STORIES)} trials (one distinct story each)")
     rng = random.Random(args.seed)
