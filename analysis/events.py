@@ -54,7 +54,7 @@ SHINGLE = 3
 MIN_CHARS = 12  # normalised texts shorter than this are not compared
 DEFAULT_THRESHOLD = 0.5
 MAX_VERIFY = 8  # candidates verified per post, those sharing the most LSH bands
-MAX_BUCKET = 32  # posts kept per LSH bucket
+MAX_BUCKET = 8  # posts kept per LSH bucket
 REDUNDANT = 0.9  # a post this similar to an indexed one is not indexed itself
 STRONG = 0.65  # a member less similar than this to the indexed post it matched is not indexed
 STORY_WINDOW = timedelta(hours=72)  # same school and topic, sensitive, this close in time: one story
