@@ -39,7 +39,7 @@ def test_many_failing_posts_degrade_the_source() -> None:
 
 def test_items_vanishing_from_a_list_page_is_a_redesign() -> None:
     v = judge(_stats(yuqing__pages=1, yuqing__pages__entry=1, **{"yuqing__parse__items_vanished": 1}), SRC)
-    assert v.status == "degraded" and "以前有" in v.message and "改版" in v.message
+    assert v.status == "degraded" and "以前有条目" in v.message and "改版" in v.message
 
 
 def test_blocked_login_failed_and_early_stop() -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from alerting.store.tables import EvidenceRow, PostRow, SeenUrlRow
 from crawler.runner import ROOT
 from tests.plugins.crawl import CrawlEnv
-from yuqing.demo.content import DemoItem
+from yuqing.demo.content import ANCHORS, DemoItem
 from yuqing.demo.views import _matches
 from yuqing.model import utcnow
 
@@ -81,6 +81,10 @@ def test_each_spider_collects_the_expected_posts(crawled: tuple[CrawlEnv, dict[s
         assert not missing, f"{name}: not collected {missing}"
         replies = [(i.key, r.floor) for i in items for r in i.replies if _norm(r.text)[:30] not in stored]
         assert not replies, f"{name}: replies not collected {replies}"
+    for name, anchor in ANCHORS.items():  # the fixed stories the end-to-end tests assert on
+        for item in env.sites.corpus.anchor_items(name):
+            if item.platform in ("news", "gov", "tieba", "discuz") and item.encoding != "big5" and not item.deleted:
+                assert _norm(anchor.needle) in stored, (name, item.key)
     weibo = [i for i in env.sites.corpus.by_platform("weibo") if not i.deleted and _matches(i, ["示例县"])][:30]
     weibo_posts = [p for p in env.posts("demo-weibo-search") if p.kind == "weibo"]
     weibo_text = _norm("".join(p.content for p in weibo_posts))
@@ -144,6 +148,19 @@ def test_new_reply_is_picked_up_on_the_next_run(crawled: tuple[CrawlEnv, dict[st
     assert len(env.posts("demo-tieba")) == before + 1
     threads = {t: st for m, t, st in env.sites.requests if t.startswith("/tieba/p/")}
     assert threads == {thread.path: 200, due.path: 304}, threads  # the rest were not asked for at all
+
+
+def test_list_that_used_to_have_items_and_now_has_none_degrades_the_source(
+    crawled: tuple[CrawlEnv, dict[str, Any], dict[str, Any]]
+) -> None:
+    env, _, _ = crawled
+    env.sites.set_fault("/tieba/f", "redesign")  # same content under new class names: old selectors find nothing
+    try:
+        result = env.crawl(["demo-tieba"])["demo-tieba"]
+    finally:
+        env.sites.clear_faults()
+    assert result.status == "degraded", result.message
+    assert "以前有条目" in result.message and "改版" in result.message
 
 
 def test_robots_obeyed_with_many_concurrent_start_requests(crawl_env_factory: Any) -> None:

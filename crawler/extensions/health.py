@@ -69,7 +69,7 @@ def judge(stats: dict[str, Any], source_id: str, reason: str = "finished") -> Ve
         + g("yuqing/parse_failed/thread")
     list_bad = g("yuqing/failed/entry") + g("yuqing/failed/list") + g("yuqing/parse_failed/entry") \
         + g("yuqing/parse_failed/list")
-    vanished = parse.get("no_items", 0) + parse.get("items_vanished", 0)
+    no_items, vanished = parse.get("no_items", 0), parse.get("items_vanished", 0)
 
     why: list[str] = []
     if g("yuqing/login_expired") or reason == "login_expired":
@@ -84,10 +84,10 @@ def judge(stats: dict[str, Any], source_id: str, reason: str = "finished") -> Ve
             why.append(f"robots.txt 不允许抓取({robots} 个网址)")
         else:
             why.append("没有任何页面抓取成功")
-    elif vanished:
+    elif no_items or vanished:
         status = "degraded"
-        before = "(以前有)" if parse.get("items_vanished") else ""
-        why.append(f"{vanished} 个列表页找不到任何条目{before},页面可能已改版,请检查选择器")
+        before = f"(其中 {vanished} 个以前有条目)" if vanished else ""
+        why.append(f"{max(no_items, vanished)} 个列表页找不到任何条目{before},页面可能已改版,请检查选择器")
     elif bugs:
         status = "degraded"
         why.append(f"{bugs} 个页面处理时程序出错(见日志)")
@@ -105,7 +105,8 @@ def judge(stats: dict[str, Any], source_id: str, reason: str = "finished") -> Ve
 
     details = [f"HTTP {code} ×{n}" for code, n in sorted(http.items()) if code not in ("200", "304")]
     details += [f"{ERROR_ZH.get(k, k)} ×{n}" for k, n in sorted(failed.items()) if not k.startswith("http_")]
-    details += [f"{REASONS_ZH.get(k, k)} ×{n}" for k, n in sorted(parse.items()) if k != "login_expired"]
+    details += [f"{REASONS_ZH.get(k, k)} ×{n}" for k, n in sorted(parse.items())
+                if k not in ("login_expired", "items_vanished")]
     if robots:
         details.append(f"robots.txt 禁止 ×{robots}")
     unchanged = g("yuqing/pages/not_modified")

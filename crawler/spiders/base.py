@@ -138,11 +138,12 @@ class SourceSpider(scrapy.Spider):
         links = self._extract(page, "links", response)
         links = links or []
         posts = self.filter_posts(self.keep_recent(posts or []), links)
-        if posts is not None:
-            stats.inc_value("yuqing/posts/parsed", len(posts))
+        stats.inc_value("yuqing/posts/parsed", len(posts))
         previous = self.seen.get(response.url)
-        if role in ("entry", "list") and not links and not posts and previous and previous.item_count:
-            stats.inc_value("yuqing/parse/items_vanished")  # this page used to list items
+        # A start page (a board, a feed, page 1 of a search) that used to list items and lists none now; later
+        # pages of a search may empty out naturally, so only the start page counts.
+        if role == "entry" and not links and not posts and previous and previous.item_count:
+            stats.inc_value("yuqing/parse/items_vanished")
         # Comment counts of the posts on this page, for deciding whether their comment pages changed.
         response.meta["_comment_counts"] = {p.id: p.metrics.comments for p in posts}
         requests = [r for r in (self.follow(link, response) for link in links) if r is not None]
