@@ -112,15 +112,25 @@ class Classifier:
             "category": cat_p,
         }
 
-    def predict(self, texts: list[str], tokens: list[list[str]] | None = None, explain: int = 8) -> list[Prediction]:
-        """One Prediction per text. ``tokens``: the caller's words for each text (else rjieba's)."""
+    def predict(
+        self, texts: list[str], tokens: list[list[str]] | None = None, explain: int = 8, explain_floor: float = 0.0
+    ) -> list[Prediction]:
+        """One Prediction per text. ``tokens``: the caller's words for each text (else the segmenter's).
+
+        ``explain``: how many terms per text (0: none). ``explain_floor``: texts whose sensitivity is below it
+        get no terms — explanations are a third of the classifier's time, and nobody reads those of posts
+        that raise nothing.
+        """
         if not texts:
             return []
         s = self.scores(texts, tokens)
         sens, cat_p, x = s["sensitivity"], s["category"], s["x"]
         explanations = None
         if explain:
-            explanations = explain_batch(self.features, texts, x, self._contributions(x, cat_p), explain)
+            contrib = self._contributions(x, cat_p)
+            if explain_floor > 0:
+                contrib *= np.repeat(sens >= explain_floor, np.diff(x.indptr))
+            explanations = explain_batch(self.features, texts, x, contrib, explain)
         probs_all = _batch_probs(sens, cat_p)
         out = []
         for i in range(len(texts)):

@@ -103,3 +103,10 @@ def test_features_normalise_and_hash_stably() -> None:
     x2 = f.transform(["学校食堂收费", "别的"], [["学校", "食堂", "收费"], ["别的"]]).toarray()[:1]
     assert np.allclose(x1, x2)
     assert np.linalg.norm(x1) == pytest.approx(np.sqrt(2), rel=1e-6)  # two blocks, each L2-normalised
+
+
+def test_explain_floor_skips_quiet_posts(clf: Classifier) -> None:
+    texts = [CLEAR[Category.none], CLEAR[Category.incident]]
+    quiet, loud = clf.predict(texts, explain_floor=clf.threshold)
+    assert quiet.explanation == [] and loud.explanation
+    assert [p.sensitivity for p in clf.predict(texts, explain=0)] == [quiet.sensitivity, loud.sensitivity]
