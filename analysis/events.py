@@ -7,7 +7,8 @@ How a post finds its event, in order:
 2. otherwise its text is compared with the known events: MinHash (one-permutation hashing into 128
    bins, densified by rotation, so one hash per shingle instead of 128) over character 3-grams of the
    normalised text (repost markers ``//@user:``, hashtags' ``#``, links, emoticons, punctuation and spaces
-   removed), candidates from LSH banding, accepted at an estimated Jaccard similarity ≥ ``threshold``;
+   removed), candidates from LSH banding, accepted at an estimated Jaccard similarity ≥ ``threshold``
+   (or ≥ LOOSE with one text mostly inside the other: a repost with a comment and the poster's lines).
    When the caller passes each post's Analysis, an event about other schools of ours only is not a
    candidate: the same template about two schools is two stories.
 3. otherwise, when the caller passes the post's Analysis and it is sensitive and about our schools, it
@@ -24,8 +25,8 @@ values (b-bit MinHash), as 32 hex digits. ``load`` rebuilds the known events fro
 agree with probability J + (1 − J)/4, so agreement estimates J, but coarsely; and a post is compared with
 every loaded event, so the bar for a loaded event rises with their number: it is set so that, against
 unrelated events (J ≈ 0.1), a false match happens for fewer than 1 post in 100. With 1,000 loaded events
-a copy at J = 0.5 still matches 3 times in 4; with 100,000, about 1 in 3 (a longer signature column would
-fix that; see the module notes in the report). Events created in this process keep their full 128 32-bit
+a copy at J = 0.5 still matches 3 times in 4; with 100,000, about 1 in 3 (a 64-character signature
+column would fix that; docs/analysis.md). Events created in this process keep their full 128 32-bit
 values too, indexed by LSH, and are compared at ``threshold`` directly.
 """
 
@@ -46,7 +47,7 @@ import numpy as np
 from yuqing.model import Analysis, Category, Post, post_id_for
 
 PERMS = 128
-SIG_VALUES, SIG_BITS = 64, 2  # the stored signature: 64 values x 2 bits = 128 bits = 32 hex digits
+SIG_VALUES = 64  # the stored signature: 64 values x 2 bits = 128 bits = 32 hex digits
 FALSE_MATCH_BUDGET = 0.01  # expected false matches per post against all loaded events
 UNRELATED_J = 0.1  # similarity of unrelated posts about the same county (shared place names, 学生, 家长)
 BANDS, ROWS = 20, 3  # LSH over the first 60 full-precision values: P(candidate) ≈ 0.92 at J = 0.5
@@ -57,7 +58,7 @@ MAX_VERIFY = 8  # candidates verified per post, those sharing the most LSH bands
 MAX_BUCKET = 8  # posts kept per LSH bucket
 REDUNDANT = 0.9  # a post this similar to an indexed one is not indexed itself
 STRONG = 0.65  # a member less similar than this to the indexed post it matched is not indexed
-STORY_WINDOW = timedelta(hours=72)  # same school and topic, sensitive, this close in time: one story
+STORY_WINDOW = timedelta(hours=72)  # same school, category and topic, this close in time: one story
 LOOSE, CONTAINED = 0.3, 0.7  # below the threshold, a text this much inside another is still a copy
 
 _MASK32 = np.uint64(0xFFFFFFFF)
@@ -69,8 +70,6 @@ _SHIFTS = (np.arange(32, dtype=np.uint64) * np.uint64(2))
 _LOW_BITS = np.uint64(0x5555555555555555)
 
 _MARKERS = re.compile(r"//@[^:：\s]{1,30}[:：]|https?://\S+|\[[^\[\]]{1,8}\]")
-
-
 _TABLE_SIZE = 0x10000  # the BMP by table; above it, the CJK extension planes are kept and the rest dropped
 _CJK_EXT = (0x20000, 0x40000)
 
