@@ -166,16 +166,6 @@ def _touch_seen(
     row.item_count = item_count
 
 
-def mark_seen(
-    store: Store, source_id: str, pages: Sequence[tuple[str, str, int, datetime | None]],
-) -> None:
-    """Record pages without posts (lists, feeds) as (url, fingerprint, item_count, next_visit)."""
-    now = utcnow()
-    with store.session() as s:
-        for url, fingerprint, item_count, next_visit in pages:
-            _touch_seen(s, source_id, url, fingerprint, item_count, next_visit, now)
-
-
 def save_page(
     store: Store,
     *,
