@@ -55,9 +55,14 @@ class Store:
         acfg = AlembicConfig()
         acfg.set_main_option("script_location", str(MIGRATIONS))
         acfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
-        with self.engine.begin() as conn:
-            acfg.attributes["connection"] = conn
-            command.upgrade(acfg, "head")
+        with self.engine.connect() as conn:
+            with conn.begin():
+                acfg.attributes["connection"] = conn
+                command.upgrade(acfg, "head")
+            if self.engine.dialect.name == "sqlite":
+                # A migration that rebuilds a table turns foreign keys off on this connection (they can
+                # only be turned on again outside its transaction); it goes back to the pool with them on.
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -113,7 +113,10 @@ class EventRow(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     title: Mapped[str] = mapped_column(Text, default="")
-    signature: Mapped[str] = mapped_column(String(32), default="", doc="SimHash of the first post, hex")
+    signature: Mapped[str] = mapped_column(
+        String(512), default="",
+        doc="MinHash of the first post, hex (analysis.events: 260 digits; 32 in events stored before 0002)",
+    )
     first_seen: Mapped[datetime] = mapped_column()
     last_seen: Mapped[datetime] = mapped_column()
     post_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,71 @@
+"""Schema migrations on a real SQLite file: a database made by an older revision upgrades with its rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from alerting.store.db import MIGRATIONS, Store
+
+OLD_SIGNATURE = "0123456789abcdef0123456789abcdef"
+
+
+def _run(store: Store, step: Callable[[AlembicConfig, str], None], revision: str) -> None:
+    acfg = AlembicConfig()
+    acfg.set_main_option("script_location", str(MIGRATIONS))
+    acfg.set_main_option("sqlalchemy.url", store.url)
+    with store.engine.begin() as conn:
+        acfg.attributes["connection"] = conn
+        step(acfg, revision)
+
+
+def upgrade_to(store: Store, revision: str) -> None:
+    _run(store, command.upgrade, revision)
+
+
+def downgrade_to(store: Store, revision: str) -> None:
+    _run(store, command.downgrade, revision)
+
+
+def test_a_0001_database_keeps_its_events_and_takes_long_signatures(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade_to(store, "0001")
+    with store.engine.begin() as conn:
+        # Columns as 0001 made them: the ORM classes describe the newest schema.
+        conn.execute(text(
+            "INSERT INTO events (id, title, signature, first_seen, last_seen, post_count, site_count, reach,"
+            " schools, category, severity, sensitivity) VALUES ('e1', '食堂', :sig, '2026-11-24 04:00:00',"
+            " '2026-11-24 05:00:00', 3, 2, 10, '[]', 'incident', 'P2', 0.9)"
+        ), {"sig": OLD_SIGNATURE})
+        # A row that refers to the event: SQLite rebuilds the events table to widen a column.
+        conn.execute(text(
+            "INSERT INTO warnings (kind, event_id, status, category, severity, schools, title, sensitivity,"
+            " created_at, updated_at, escalation_level, alerted_posts, alerted_reach, form, summary) VALUES"
+            " ('event', 'e1', 'new', 'incident', 'P2', '[]', '食堂', 0.9, '2026-11-24 05:00:00',"
+            " '2026-11-24 05:00:00', 0, 3, 10, '{}', '')"
+        ))
+    store.migrate()
+    columns = {c["name"]: c for c in inspect(store.engine).get_columns("events")}
+    assert columns["signature"]["type"].length >= 512
+    with store.engine.begin() as conn:
+        row = conn.execute(text("SELECT signature, post_count, title FROM events WHERE id = 'e1'")).one()
+        assert tuple(row) == (OLD_SIGNATURE, 3, "食堂")
+        assert conn.execute(text("SELECT event_id FROM warnings")).scalar_one() == "e1"
+        assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+        long = "ab" * 130
+        conn.execute(text("UPDATE events SET signature = :sig WHERE id = 'e1'"), {"sig": long})
+        assert conn.execute(text("SELECT signature FROM events")).scalar_one() == long
+    store.migrate()  # idempotent at head
+    with pytest.raises(IntegrityError), store.engine.begin() as conn:  # foreign keys are on again
+        conn.execute(text("UPDATE warnings SET event_id = 'none-such'"))
+    upgrade_to(store, "head")
+    downgrade_to(store, "0001")  # a 260-digit signature does not fit 32: cleared, the event kept
+    with store.engine.begin() as conn:
+        assert tuple(conn.execute(text("SELECT id, signature FROM events")).one()) == ("e1", "")
+    store.dispose()
