@@ -27,7 +27,7 @@ from pathlib import Path
 from analysis.data import corpus_material as M
 
 SEED = 20261130
-DEFAULT_SIZE = 4000
+DEFAULT_SIZE = 4400
 CORPUS_PATH = Path(__file__).parent / "corpus" / "in_domain.jsonl"
 
 # none is the largest class (most posts need nothing) but every class has enough examples to learn from
@@ -42,6 +42,8 @@ CORES = {
 }
 CORES["suggestion"] += M.MORE_SUGGESTION
 CORES["fabrication"] += M.MORE_FABRICATION
+for _category, _block in M.FOURTH.items():
+    CORES[_category] += _block
 
 
 @dataclass(frozen=True)
