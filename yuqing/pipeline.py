@@ -114,10 +114,10 @@ def process_pending(
                 break
             posts = [row_to_post(r) for r in rows]
             analyses = analyzer.analyze_many(posts)
-            touched = _store_batch(s, grouper, posts, analyses, now, report)
+            with s.no_autoflush:  # one flush for the batch instead of one per lookup
+                touched = _store_batch(s, grouper, posts, analyses, now, report)
             if index_outbox is not None:
-                for p in posts:
-                    index_outbox.enqueue_post(s, p.id)
+                index_outbox.enqueue_posts(s, [p.id for p in posts], now)
             s.flush()
             _update_events(s, cfg, touched)
             warnings = rules.raise_warnings(s, cfg, touched, now)
@@ -146,9 +146,11 @@ def _store_batch(
             s.add(EventRow(id=assignment.event_id, title=post.title or post.content[:60],
                            signature=assignment.signature, first_seen=seen, last_seen=seen))
             report.new_events += 1
+    s.flush()  # events before the analyses that refer to them (no ORM relationship orders them)
     for post, a, assignment in zip(posts, analyses, assignments, strict=True):
         a.event_id = assignment.event_id
-        s.merge(
+        # Pending posts have no analysis row yet (one writer: the service serialises the pipeline).
+        s.add(
             AnalysisRow(
                 post_id=post.id, schools=a.schools, relevant=a.relevant, sensitivity=a.sensitivity,
                 category=a.category.value, severity=a.severity.value if a.severity else None,

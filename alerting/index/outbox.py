@@ -53,6 +53,23 @@ def enqueue_post(session: Session, post_id: str, now: datetime | None = None) ->
     _put(session, f"index:{post_id}:{content_hash[:16]}", {"op": "index", "post_ids": [post_id]}, now or utcnow())
 
 
+def enqueue_posts(session: Session, post_ids: Sequence[str], now: datetime | None = None) -> None:
+    """``enqueue_post`` for a batch in three statements (the pipeline queues hundreds at a time)."""
+    ids = list(dict.fromkeys(post_ids))
+    if not ids:
+        return
+    now = now or utcnow()
+    rows = session.execute(select(PostRow.id, PostRow.content_hash).where(PostRow.id.in_(ids)))
+    hashes: dict[str, str] = {pid: h or "" for pid, h in rows}
+    keys = {pid: f"index:{pid}:{hashes.get(pid, '')[:16]}" for pid in ids}
+    session.execute(delete(OutboxRow).where(OutboxRow.key.in_(list(keys.values()))))
+    session.add_all(
+        OutboxRow(channel=CHANNEL, key=key, payload={"op": "index", "post_ids": [pid]}, created_at=now, attempts=0,
+                  next_attempt_at=now, delivered_at=None, last_error="")
+        for pid, key in keys.items()
+    )
+
+
 def enqueue_status(session: Session, post_ids: Sequence[str], status: str, now: datetime | None = None) -> None:
     """Queue a warning status change for the posts of its event (the review queue calls this)."""
     ids = sorted(set(post_ids))
