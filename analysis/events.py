@@ -20,14 +20,20 @@ How a post finds its event, in order:
 Texts too short to compare ("转发微博", "顶") never match by text: a short repost with no link to its
 original is its own event.
 
-Signatures fit the events.signature column (32 characters): the low 2 bits of the first 64 MinHash
-values (b-bit MinHash), as 32 hex digits. ``load`` rebuilds the known events from them. Two 2-bit values
-agree with probability J + (1 − J)/4, so agreement estimates J, but coarsely; and a post is compared with
-every loaded event, so the bar for a loaded event rises with their number: it is set so that, against
-unrelated events (J ≈ 0.1), a false match happens for fewer than 1 post in 100. With 1,000 loaded events
-a copy at J = 0.5 still matches 3 times in 4; with 100,000, about 1 in 3 (a 64-character signature
-column would fix that; docs/analysis.md). Events created in this process keep their full 128 32-bit
-values too, indexed by LSH, and are compared at ``threshold`` directly.
+Signatures are what the events table keeps of an event's first post (events.signature, 512 characters):
+its number of shingles and 8 bits of each of its 128 MinHash values (a mix of the full value, so that a
+borrowed bin's rotation counts), as 260 hex digits. ``load`` rebuilds the known events from them and
+indexes them by LSH over the same bands as in-process events, and a post is accepted by a loaded event
+on the same rule as by an in-process one (estimated Jaccard ≥ ``threshold``, or the containment rule: the
+shingle counts are stored for it). Two 8-bit values of unrelated texts agree by chance once in 256, which
+the estimate corrects for. So the unattended service, which rebuilds the grouper from the store every
+cycle, groups as a process that never restarted would: with 100,000 loaded events a copy at J = 0.5
+rejoins its event as often as in process (bench/bench_event_restart.py; docs/analysis.md).
+Events stored before migration 0002 have 32 hex digits: the low 2 bits of the first 64 values. They are
+still read, and compared with every post (no LSH over 2-bit values) at a bar that rises with their
+number, so that unrelated events (J ≈ 0.1) give a false match for fewer than 1 post in 100; a copy at
+J = 0.5 clears it 3 times in 4 against 1,000 such events and 1 time in 3 against 100,000.
+Events created in this process keep their full 128 32-bit values too, and are compared on those.
 """
 
 from __future__ import annotations
@@ -47,7 +53,11 @@ import numpy as np
 from yuqing.model import Analysis, Category, Post, post_id_for
 
 PERMS = 128
-SIG_VALUES = 64  # the stored signature: 64 values x 2 bits = 128 bits = 32 hex digits
+SIG_BITS = 8  # bits of each MinHash value in a stored signature
+SIZE_DIGITS = 4  # the shingle count, first in a stored signature (capped at 0xFFFF)
+SIGNATURE_CHARS = SIZE_DIGITS + PERMS * SIG_BITS // 4  # 260 hex digits
+LEGACY_CHARS = 32  # signatures stored before migration 0002: 2 bits of the first 64 values
+LEGACY_VALUES = 64
 FALSE_MATCH_BUDGET = 0.01  # expected false matches per post against all loaded events
 UNRELATED_J = 0.1  # similarity of unrelated posts about the same county (shared place names, 学生, 家长)
 BANDS, ROWS = 20, 3  # LSH over the first 60 full-precision values: P(candidate) ≈ 0.92 at J = 0.5
@@ -67,6 +77,9 @@ _EMPTY = np.uint64(1 << 40)
 _ROTATION = np.uint64(1 << 32)  # added per bin of distance when an empty bin borrows its neighbour's value
 _BIN_INDEX = np.arange(PERMS)
 _SHIFTS = (np.arange(32, dtype=np.uint64) * np.uint64(2))
+_TOP_BYTE = np.uint64(64 - SIG_BITS)
+_CHANCE = 1.0 / (1 << SIG_BITS)  # two unrelated stored values agree this often
+_BAND_SALT = np.arange(BANDS, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)  # one key space for all bands
 _LOW_BITS = np.uint64(0x5555555555555555)
 
 _MARKERS = re.compile(r"//@[^:：\s]{1,30}[:：]|https?://\S+|\[[^\[\]]{1,8}\]")
@@ -169,25 +182,82 @@ def minhash(text: str) -> np.ndarray:
     return minhash_many([text])[0][0]
 
 
-def signatures_of(mhs: np.ndarray) -> list[str]:
-    """The stored form of MinHash rows: the low 2 bits of the first 64 values, packed into 32 hex digits."""
-    low = mhs[:, :SIG_VALUES] & np.uint64(3)
-    lo = np.bitwise_or.reduce(low[:, :32] << _SHIFTS, axis=1).tolist()
-    hi = np.bitwise_or.reduce(low[:, 32:] << _SHIFTS, axis=1).tolist()
-    return [f"{a:016x}{b:016x}" for a, b in zip(hi, lo, strict=True)]
+def stored_values(mhs: np.ndarray) -> np.ndarray:
+    """The 8-bit values a stored signature keeps of MinHash rows (n x 128, uint8): the top byte of a mix of
+    each value, so that the rotation a densified bin carries in its high bits counts, as it does in process."""
+    return (_mix(mhs) >> _TOP_BYTE).astype(np.uint8)
 
 
-def signature_of(mh: np.ndarray) -> str:
-    return signatures_of(mh.reshape(1, -1))[0]
+def signatures_of(mhs: np.ndarray, sizes: np.ndarray | list[int] | None = None) -> list[str]:
+    """The stored form of MinHash rows: each text's shingle count (4 hex digits; 0 when not given, which
+    turns the containment rule off for that event) and its 128 stored values (256 hex digits)."""
+    n = len(mhs)
+    packed = np.empty((n, 2 + PERMS), dtype=np.uint8)
+    count = np.clip(np.asarray(sizes if sizes is not None else np.zeros(n), dtype=np.int64), 0, 0xFFFF)
+    packed[:, 0], packed[:, 1] = count >> 8, count & 0xFF
+    packed[:, 2:] = stored_values(mhs)
+    text = packed.tobytes().hex()
+    return [text[i : i + SIGNATURE_CHARS] for i in range(0, n * SIGNATURE_CHARS, SIGNATURE_CHARS)]
 
 
-def _band_keys(mhs: np.ndarray) -> list[list[int]]:
-    """One 64-bit key per LSH band (ROWS values each) per row, as Python ints for dict lookups."""
-    v = mhs[:, : BANDS * ROWS].reshape(len(mhs), BANDS, ROWS)
+def signature_of(mh: np.ndarray, size: int = 0) -> str:
+    return signatures_of(mh.reshape(1, -1), [size])[0]
+
+
+def _legacy_words(mhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two 64-bit words of the pre-0002 signature: the low 2 bits of the first 64 values."""
+    low = mhs[:, :LEGACY_VALUES] & np.uint64(3)
+    lo = np.bitwise_or.reduce(low[:, :32] << _SHIFTS, axis=1)
+    hi = np.bitwise_or.reduce(low[:, 32:] << _SHIFTS, axis=1)
+    return hi, lo
+
+
+def legacy_signatures_of(mhs: np.ndarray) -> list[str]:
+    """Signatures as stored before migration 0002 (32 hex digits); ``load`` still reads them."""
+    hi, lo = _legacy_words(mhs)
+    return [f"{a:016x}{b:016x}" for a, b in zip(hi.tolist(), lo.tolist(), strict=True)]
+
+
+def _band_key_array(values: np.ndarray) -> np.ndarray:
+    """One 64-bit key per LSH band (ROWS values each) per row (n x BANDS, uint64)."""
+    v = values[:, : BANDS * ROWS].astype(np.uint64).reshape(len(values), BANDS, ROWS)
     key = v[:, :, 0] * np.uint64(0x9E3779B97F4A7C15)
     for r in range(1, ROWS):
         key = (key ^ v[:, :, r]) * np.uint64(0xBF58476D1CE4E5B9)
-    return (key ^ (key >> np.uint64(31))).tolist()
+    return key ^ (key >> np.uint64(31))
+
+
+def _band_keys(mhs: np.ndarray) -> list[list[int]]:
+    """The in-process band keys of full MinHash rows, as Python ints for dict lookups."""
+    return _band_key_array(mhs).tolist()
+
+
+def _stored_band_keys(values: np.ndarray) -> np.ndarray:
+    """Band keys of stored values, each band's salted into one key space (one sorted array serves all)."""
+    return _band_key_array(values) + _BAND_SALT
+
+
+def _stored_rows(signatures: list[str]) -> tuple[np.ndarray, list[int]]:
+    """Stored signatures (SIGNATURE_CHARS long) as rows of 130 bytes, and the indices of those that parsed:
+    one hex decode for all of them, one by one only when some signature is damaged."""
+    width = SIGNATURE_CHARS // 2
+    try:
+        raw = bytes.fromhex("".join(signatures))
+        if len(raw) == width * len(signatures):  # fromhex skips spaces: a count that differs is damage
+            return np.frombuffer(raw, dtype=np.uint8).reshape(len(signatures), width), list(range(len(signatures)))
+    except ValueError:
+        pass
+    good: list[int] = []
+    parts: list[bytes] = []
+    for i, sig in enumerate(signatures):
+        try:
+            row = bytes.fromhex(sig)
+        except ValueError:
+            continue
+        if len(row) == width:
+            good.append(i)
+            parts.append(row)
+    return np.frombuffer(b"".join(parts), dtype=np.uint8).reshape(len(good), width), good
 
 
 def _agreeing(x: np.ndarray) -> np.ndarray:
@@ -196,21 +266,16 @@ def _agreeing(x: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def _loaded_bar(n: int) -> int:
-    """Agreeing values (of 64) a loaded event needs: the false-match budget spread over ``n`` events."""
+def _legacy_bar(n: int) -> int:
+    """Agreeing 2-bit values (of 64) a pre-0002 loaded event needs: the false-match budget spread over ``n`` events."""
     p = UNRELATED_J + (1 - UNRELATED_J) / 4
     tail = 0.0  # P(agree >= t) for an unrelated event, summed from the top
-    for t in range(SIG_VALUES, -1, -1):
-        term = math.comb(SIG_VALUES, t) * p**t * (1 - p) ** (SIG_VALUES - t)
+    for t in range(LEGACY_VALUES, -1, -1):
+        term = math.comb(LEGACY_VALUES, t) * p**t * (1 - p) ** (LEGACY_VALUES - t)
         if n * (tail + term) > FALSE_MATCH_BUDGET:
             return t + 1
         tail += term
     return 0
-
-
-def _bits_of(signature: str) -> tuple[int, int]:
-    value = int(signature, 16)
-    return value >> 64, value & 0xFFFFFFFFFFFFFFFF
 
 
 def event_id_for(post_id: str) -> str:
@@ -236,31 +301,58 @@ class EventGrouper:
         self._post_event: dict[str, str] = {}
         self._stories: dict[tuple[str, str], tuple[str, datetime]] = {}  # (school, category:topic) -> event, time
         self._event_schools: dict[str, set[str]] = {}  # schools of the analysed posts of each event
-        # loaded events: their 2-bit signatures as two uint64 words each
+        # loaded events: stored values, shingle counts, and their LSH band keys sorted (with the row of each)
         self._loaded_ids: list[str] = []
-        self._loaded_hi = np.zeros(0, dtype=np.uint64)
-        self._loaded_lo = np.zeros(0, dtype=np.uint64)
-        self._bar = SIG_VALUES + 1
+        self._loaded_values = np.zeros((0, PERMS), dtype=np.uint8)
+        self._loaded_size = np.zeros(0, dtype=np.int64)
+        self._loaded_keys = np.zeros(0, dtype=np.uint64)
+        self._loaded_rows = np.zeros(0, dtype=np.int32)
+        # events stored before migration 0002: their 2-bit signatures as two uint64 words each
+        self._legacy_ids: list[str] = []
+        self._legacy_hi = np.zeros(0, dtype=np.uint64)
+        self._legacy_lo = np.zeros(0, dtype=np.uint64)
+        self._legacy_bar = LEGACY_VALUES + 1
 
     # -- known events ---------------------------------------------------------------------------
 
     def load(self, known: Iterable[tuple[str, str]]) -> None:
-        """Recent events (id, signature) that new posts may join; signatures of another form are skipped."""
-        ids, his, los = [], [], []
+        """Recent events (id, signature) that new posts may join: signatures of this module (260 hex digits)
+        or of before migration 0002 (32); others, and damaged ones, are skipped."""
+        ids: list[str] = []
+        sigs: list[str] = []
+        legacy_ids: list[str] = []
+        his: list[int] = []
+        los: list[int] = []
         for event_id, signature in known:
-            if len(signature) != 32:
-                continue
-            try:
-                hi, lo = _bits_of(signature)
-            except ValueError:
-                continue
-            ids.append(event_id)
-            his.append(hi)
-            los.append(lo)
-        self._loaded_ids.extend(ids)
-        self._loaded_hi = np.concatenate([self._loaded_hi, np.array(his, dtype=np.uint64)])
-        self._loaded_lo = np.concatenate([self._loaded_lo, np.array(los, dtype=np.uint64)])
-        self._bar = _loaded_bar(len(self._loaded_ids))
+            if len(signature) == SIGNATURE_CHARS:
+                ids.append(event_id)
+                sigs.append(signature)
+            elif len(signature) == LEGACY_CHARS:
+                try:
+                    value = int(signature, 16)
+                except ValueError:
+                    continue
+                legacy_ids.append(event_id)
+                his.append(value >> 64)
+                los.append(value & 0xFFFFFFFFFFFFFFFF)
+        if sigs:
+            rows, good = _stored_rows(sigs)
+            self._loaded_ids.extend(ids[i] for i in good)
+            values = rows[:, 2:]
+            self._loaded_values = np.concatenate([self._loaded_values, values])
+            size = rows[:, 0].astype(np.int64) << 8 | rows[:, 1]
+            self._loaded_size = np.concatenate([self._loaded_size, size])
+            # One sorted array of every band's keys: a post's 20 keys are found by two binary searches.
+            # Re-sorted whole, so that a bucket's first MAX_BUCKET rows stay the earliest loaded.
+            keys = _stored_band_keys(self._loaded_values).ravel()
+            order = np.argsort(keys, kind="stable")
+            self._loaded_keys = keys[order]
+            self._loaded_rows = (order // BANDS).astype(np.int32)
+        if legacy_ids:
+            self._legacy_ids.extend(legacy_ids)
+            self._legacy_hi = np.concatenate([self._legacy_hi, np.array(his, dtype=np.uint64)])
+            self._legacy_lo = np.concatenate([self._legacy_lo, np.array(los, dtype=np.uint64)])
+            self._legacy_bar = _legacy_bar(len(self._legacy_ids))
 
     def load_stories(self, rows: Iterable[tuple[str, list[str], list[str], str, datetime]]) -> None:
         """What the store knows of recent analysed posts: (event id, schools, topics, category, time).
@@ -277,7 +369,7 @@ class EventGrouper:
 
     @property
     def event_count(self) -> int:
-        return len(set(self._post_event.values()) | set(self._loaded_ids))
+        return len(set(self._post_event.values()) | set(self._loaded_ids) | set(self._legacy_ids))
 
     # -- assignment -----------------------------------------------------------------------------
 
@@ -325,18 +417,43 @@ class EventGrouper:
         shared = j / (1.0 + j) * (a + b)
         return shared / max(1, min(a, b)) >= CONTAINED
 
-    def _best_loaded(self, signature: str, schools: frozenset[str] = frozenset()) -> str | None:
-        """The most similar loaded event if it clears the bar for their number (and is not about other
-        schools only, when load_stories told their schools)."""
-        if not self._loaded_ids:
+    def _best_loaded(
+        self, values: np.ndarray, band_keys: np.ndarray, size: int, legacy: tuple[int, int] | None,
+        schools: frozenset[str] = frozenset(),
+    ) -> str | None:
+        """The loaded event a post joins: among those sharing an LSH band with it, the most similar that
+        counts as the same story by the in-process rule (and is not about other schools only, when
+        load_stories told their schools); else a pre-0002 event that clears the bar for their number."""
+        if len(self._loaded_ids):
+            left = np.searchsorted(self._loaded_keys, band_keys, side="left").tolist()
+            right = np.searchsorted(self._loaded_keys, band_keys, side="right").tolist()
+            found = [self._loaded_rows[lo : min(hi, lo + MAX_BUCKET)].tolist()
+                     for lo, hi in zip(left, right, strict=True) if hi > lo]
+            if found:
+                top = list(set(chain.from_iterable(found)))
+                if len(top) > MAX_VERIFY:
+                    top = [row for row, _ in Counter(chain.from_iterable(found)).most_common(MAX_VERIFY)]
+                agree = (self._loaded_values[top] == values).mean(axis=1)
+                sims = np.maximum(0.0, (agree - _CHANCE) / (1.0 - _CHANCE)).tolist()
+                best, best_j = None, 0.0
+                for row, j in zip(top, sims, strict=True):
+                    if j > best_j and self._same_story(j, size, int(self._loaded_size[row]) or size):
+                        event_id = self._loaded_ids[row]
+                        theirs = self._event_schools.get(event_id)
+                        if schools and theirs and schools.isdisjoint(theirs):
+                            continue
+                        best, best_j = event_id, j
+                if best is not None:
+                    return best
+        if not self._legacy_ids or legacy is None:
             return None
-        hi, lo = _bits_of(signature)
-        agree = _agreeing(self._loaded_hi ^ np.uint64(hi)) + _agreeing(self._loaded_lo ^ np.uint64(lo))
-        i = int(np.argmax(agree))
-        if int(agree[i]) < self._bar:
+        hi, lo = legacy
+        agreeing = _agreeing(self._legacy_hi ^ np.uint64(hi)) + _agreeing(self._legacy_lo ^ np.uint64(lo))
+        i = int(np.argmax(agreeing))
+        if int(agreeing[i]) < self._legacy_bar:
             return None
-        theirs = self._event_schools.get(self._loaded_ids[i])
-        return None if schools and theirs and schools.isdisjoint(theirs) else self._loaded_ids[i]
+        theirs = self._event_schools.get(self._legacy_ids[i])
+        return None if schools and theirs and schools.isdisjoint(theirs) else self._legacy_ids[i]
 
     def _index(self, mh: np.ndarray, size: int, keys: list[int], event_id: str) -> None:
         idx = len(self._size)
@@ -370,12 +487,21 @@ class EventGrouper:
         if short:
             # Short texts get a signature of their own (text plus post id): nothing will match it later.
             mhs[short] = minhash_many([f"{posts[i].text()} {posts[i].id}" for i in short])[0]
-        sigs = signatures_of(mhs)
+        sizes = np.maximum(0, lengths - SHINGLE + 1)
+        values = stored_values(mhs)
+        sigs = signatures_of(mhs, sizes)
         keys = _band_keys(mhs)
-        sizes = (lengths - SHINGLE + 1).tolist()
+        stored_keys = _stored_band_keys(values)
+        legacy: list[tuple[int, int] | None] = [None] * len(posts)
+        if self._legacy_ids:
+            hi, lo = _legacy_words(mhs)
+            legacy = list(zip(hi.tolist(), lo.tolist(), strict=True))
         out: list[EventAssignment | None] = [None] * len(posts)
         for i in self._parents_first(posts):
-            out[i] = self._assign(posts[i], mhs[i], sigs[i], keys[i], sizes[i], comparable[i], analyses_[i])
+            out[i] = self._assign(
+                posts[i], mhs[i], sigs[i], keys[i], int(sizes[i]), comparable[i], analyses_[i],
+                (values[i], stored_keys[i], legacy[i]),
+            )
         return [a for a in out if a is not None]
 
     @staticmethod
@@ -410,7 +536,7 @@ class EventGrouper:
 
     def _assign(
         self, post: Post, mh: np.ndarray, signature: str, keys: list[int], size: int, comparable: bool,
-        analysis: Analysis | None = None,
+        analysis: Analysis | None, stored: tuple[np.ndarray, np.ndarray, tuple[int, int] | None],
     ) -> EventAssignment:
         known = self._post_event.get(post.id)
         if known is not None:  # the same post again: the same answer
@@ -420,7 +546,7 @@ class EventGrouper:
         if event_id is None and comparable:
             schools = frozenset(analysis.schools) if analysis is not None else frozenset()
             best, best_j = self._best_in_process(mh, size, keys, schools)
-            event_id = best if best is not None else self._best_loaded(signature, schools)
+            event_id = best if best is not None else self._best_loaded(*stored[:2], size, stored[2], schools)
             # Indexed: an event's first post, and members that are close but not copies. A near-copy adds
             # nothing; a loose member would let the event creep, post by post, into other stories.
             index = event_id is None or (event_id == best and STRONG <= best_j < REDUNDANT)
