@@ -131,14 +131,6 @@ def char_ngram_hashes(texts: Sequence[str], n_max: int, n_bits: int) -> tuple[np
     return all_h[order].astype(np.int64), np.bincount(all_doc, minlength=len(texts))
 
 
-def ngrams_of(text: str, n_max: int) -> list[str]:
-    """The character n-grams of one (normalised) text, in the order char_ngram_hashes hashes them."""
-    out = []
-    for n in range(1, n_max + 1):
-        out.extend(text[i : i + n] for i in range(len(text) - n + 1))
-    return out
-
-
 # --- the vectoriser ----------------------------------------------------------------------------------
 
 
