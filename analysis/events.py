@@ -21,18 +21,18 @@ Texts too short to compare ("转发微博", "顶") never match by text: a short 
 original is its own event.
 
 Signatures are what the events table keeps of an event's first post (events.signature, 512 characters):
-its number of shingles and 8 bits of each of its 128 MinHash values (a mix of the full value, so that a
-borrowed bin's rotation counts), as 260 hex digits. ``load`` rebuilds the known events from them and
-indexes them by LSH over the same bands as in-process events, and a post is accepted by a loaded event
-on the same rule as by an in-process one (estimated Jaccard ≥ ``threshold``, or the containment rule: the
-shingle counts are stored for it). Two 8-bit values of unrelated texts agree by chance once in 256, which
-the estimate corrects for. So the unattended service, which rebuilds the grouper from the store every
-cycle, groups as a process that never restarted would: with 100,000 loaded events a copy at J = 0.5
-rejoins its event as often as in process (bench/bench_event_restart.py; docs/analysis.md).
-Events stored before migration 0002 have 32 hex digits: the low 2 bits of the first 64 values. They are
-still read, and compared with every post (no LSH over 2-bit values) at a bar that rises with their
-number, so that unrelated events (J ≈ 0.1) give a false match for fewer than 1 post in 100; a copy at
-J = 0.5 clears it 3 times in 4 against 1,000 such events and 1 time in 3 against 100,000.
+its number of shingles and 8 bits of each of its 128 MinHash values (of a mix of the full value, so that
+a densified bin's rotation counts), as 260 hex digits. ``load`` rebuilds the known events from them and
+indexes them by LSH over the same bands as in-process events; a post joins a loaded event on the same
+rule as an in-process one (estimated Jaccard ≥ ``threshold``, or the containment rule, for which the
+shingle count is stored). Values that differ in full agree in 8 bits once in 256, which lifts the
+estimate by at most 0.004 (left in: see ``_best_loaded``). The unattended service rebuilds its grouper
+from the store every cycle, so this is how it groups: with 100,000 loaded events, 96.6 % of copies at J = 0.5
+get the in-process decision, and no fewer join (bench/bench_event_restart.py; docs/analysis.md).
+Events stored before migration 0002 have 32 hex digits, the low 2 bits of the first 64 values. They are
+still read, and compared with every post at a bar that rises with their number, so that unrelated events
+(J ≈ 0.1) give a false match for fewer than 1 post in 100: a copy at J = 0.5 clears it 3 times in 4
+against 1,000 such events and 1 time in 3 against 100,000. They age out of the 30-day window.
 Events created in this process keep their full 128 32-bit values too, and are compared on those.
 """
 
@@ -78,7 +78,6 @@ _ROTATION = np.uint64(1 << 32)  # added per bin of distance when an empty bin bo
 _BIN_INDEX = np.arange(PERMS)
 _SHIFTS = (np.arange(32, dtype=np.uint64) * np.uint64(2))
 _TOP_BYTE = np.uint64(64 - SIG_BITS)
-_CHANCE = 1.0 / (1 << SIG_BITS)  # two unrelated stored values agree this often
 _BAND_SALT = np.arange(BANDS, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)  # one key space for all bands
 _LOW_BITS = np.uint64(0x5555555555555555)
 
@@ -343,9 +342,10 @@ class EventGrouper:
             size = rows[:, 0].astype(np.int64) << 8 | rows[:, 1]
             self._loaded_size = np.concatenate([self._loaded_size, size])
             # One sorted array of every band's keys: a post's 20 keys are found by two binary searches.
-            # Re-sorted whole, so that a bucket's first MAX_BUCKET rows stay the earliest loaded.
+            # Not a stable sort (3 times the cost): which MAX_BUCKET rows of a crowded bucket are looked at
+            # made no measurable difference (bench/bench_event_restart.py).
             keys = _stored_band_keys(self._loaded_values).ravel()
-            order = np.argsort(keys, kind="stable")
+            order = np.argsort(keys)
             self._loaded_keys = keys[order]
             self._loaded_rows = (order // BANDS).astype(np.int32)
         if legacy_ids:
@@ -433,8 +433,9 @@ class EventGrouper:
                 top = list(set(chain.from_iterable(found)))
                 if len(top) > MAX_VERIFY:
                     top = [row for row, _ in Counter(chain.from_iterable(found)).most_common(MAX_VERIFY)]
-                agree = (self._loaded_values[top] == values).mean(axis=1)
-                sims = np.maximum(0.0, (agree - _CHANCE) / (1.0 - _CHANCE)).tolist()
+                # Unrelated 8-bit values agree once in 256: left in, it lifts the estimate by at most 0.004;
+                # taken out, a pair exactly at the threshold in process would mostly fall below it here.
+                sims = (self._loaded_values[top] == values).mean(axis=1).tolist()
                 best, best_j = None, 0.0
                 for row, j in zip(top, sims, strict=True):
                     if j > best_j and self._same_story(j, size, int(self._loaded_size[row]) or size):
