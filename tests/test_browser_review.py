@@ -3,6 +3,7 @@ log in, triage a demo warning, export the 登记表, and hostile crawled text st
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from tests.plugins.web import XSS_CONTENT, XSS_TITLE, seed_demo_anchor, seed_war
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "docs" / "screenshots"
+# The README screenshots are refreshed only on request (YUQING_SCREENSHOTS=1): a test run leaves the checkout clean.
+SHOTS = ROOT / "docs" / "screenshots" if os.environ.get("YUQING_SCREENSHOTS") == "1" else None
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync", "--lang=zh-CN"]
 
@@ -65,8 +67,9 @@ def test_log_in_triage_a_demo_warning_and_export_the_form(page, live_ui, web_sto
     _login(page, live_ui, "officer_chen", demo_passwords["officer_chen"])
     assert page.locator("table.queue tbody tr").count() == 6
     assert page.locator("tr.row-overdue").count() >= 1  # the seven-hour-old incident (4 h deadline)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "queue.png"), full_page=True)
+    shots = SHOTS or tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "queue.png"), full_page=True)
 
     page.click(f"a[href='/warnings/{food}'] >> nth=1")
     page.wait_for_url(f"{live_ui}/warnings/{food}")
@@ -81,7 +84,7 @@ def test_log_in_triage_a_demo_warning_and_export_the_form(page, live_ui, web_sto
     assert "已完成: 确认预警" in page.inner_text("main")
     assert "已研判" in page.inner_text(".head .facts")
     assert "陈干事 确认预警" in page.inner_text(".history")
-    page.screenshot(path=str(SHOTS / "warning.png"), full_page=True)
+    page.screenshot(path=str(shots / "warning.png"), full_page=True)
 
     page.click("a.button:has-text('登记表')")
     page.wait_for_url(f"{live_ui}/warnings/{food}/form")
