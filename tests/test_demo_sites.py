@@ -954,3 +954,21 @@ def test_stop_hangs_up_on_keep_alive_clients() -> None:
         sites.stop()
         with pytest.raises(httpx.TransportError):
             client.get(base + "/robots.txt")
+
+
+def test_request_still_served_after_clear_requests_is_not_logged(demo_sites: DemoSites) -> None:
+    # A slow page still being served to a killed crawler must not show up in the next test's log.
+    demo_sites.set_fault("/news/rss.xml", "slow", seconds=1.0)
+    got: list[int] = []
+    t = threading.Thread(target=lambda: got.append(httpx.get(demo_sites.base_url + "/news/rss.xml", timeout=10)
+                                                   .status_code))
+    t.start()
+    deadline = datetime.now() + timedelta(seconds=5)
+    while not demo_sites.fault_hits("/news/rss.xml") and datetime.now() < deadline:
+        threading.Event().wait(0.02)
+    demo_sites.clear_requests()
+    t.join()
+    assert got == [200]
+    assert demo_sites.requests == type(demo_sites.requests)(), list(demo_sites.requests)
+    httpx.get(demo_sites.base_url + "/robots.txt", timeout=10)
+    assert [t for _, t, _ in demo_sites.requests] == ["/robots.txt"]

@@ -132,6 +132,9 @@ class DemoSites:
         self.errors: deque[str] = deque(maxlen=1_000)  # exceptions raised by views (tests assert none)
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
+        # Bumped by clear_requests: a request that arrived before the clear (say a slow page still being
+        # served to a killed crawler) is not logged after it, so the log holds only what came since.
+        self.request_generation = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.env = Environment(
@@ -221,9 +224,15 @@ class DemoSites:
         with self._lock:
             self._faults.clear()
 
+    def fault_hits(self, path_prefix: str) -> int:
+        """How many requests the fault on ``path_prefix`` has caught (0 when there is none)."""
+        with self._lock:
+            return sum(f.hits for f in self._faults if f.prefix == path_prefix)
+
     def clear_requests(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.request_generation += 1
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -240,9 +249,10 @@ class DemoSites:
                     return fault
         return None
 
-    def log(self, method: str, target: str, status: int) -> None:
+    def log(self, method: str, target: str, status: int, generation: int | None = None) -> None:
         with self._lock:
-            self.requests.append((method, target, status))
+            if generation is None or generation == self.request_generation:
+                self.requests.append((method, target, status))
 
     # --- rendering ------------------------------------------------------------------------------
     def render(self, template: str, **ctx: Any) -> str:
@@ -273,6 +283,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "DemoSites/1.0"
     timeout = 30  # an idle keep-alive connection is closed after this long
     server: _Server
+    generation = 0  # the request log generation when the current request arrived
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass  # the request log is self.server.sites.requests; stderr stays quiet in tests
@@ -292,17 +303,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _control(self, head: bool) -> None:
         """The control API for a demo run in another process: add posts and replies, switch faults."""
         sites = self.server.sites
+        self.generation = sites.request_generation
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         try:
             status, answer = _control(sites, self.command, self.path, json.loads(raw or b"{}"))
         except (ValueError, KeyError, TypeError) as exc:  # bad input: say what was wrong
             status, answer = 400, {"error": str(exc)}
-        sites.log(self.command, self.path, status)
+        sites.log(self.command, self.path, status, self.generation)
         self._send(Response(status, json.dumps(answer, ensure_ascii=False).encode(), "application/json"), head)
 
     def _serve(self, head: bool) -> None:
         sites = self.server.sites
+        self.generation = sites.request_generation
         target = self.path
         if target.startswith(CONTROL_PREFIX):
             self._control(head)
@@ -319,10 +332,11 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is not None and fault.kind == "truncated":
                 resp.body = _truncate(resp.body)
             resp = self._negotiate(resp)
-            sites.log(self.command, target, resp.status)  # before sending: a client that got it sees it logged
+            # Logged before sending: a client that got the response sees it logged.
+            sites.log(self.command, target, resp.status, self.generation)
             self._send(resp, head)
         except (BrokenPipeError, ConnectionResetError):
-            sites.log(self.command, target, 499)  # the client went away (e.g. it refused a huge page)
+            sites.log(self.command, target, 499, self.generation)  # the client went away (e.g. it refused a huge page)
             self.close_connection = True
 
     def _negotiate(self, resp: Response) -> Response:
@@ -403,7 +417,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind == "login_wall":
             resp = Response(200, sites.render("login_wall.html", target=target).encode("utf-8"))
         elif kind == "drop":
-            sites.log(self.command, target, 0)
+            sites.log(self.command, target, 0, self.generation)
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
@@ -411,12 +425,12 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             return True
         elif kind == "huge":
-            sites.log(self.command, target, 200)
+            sites.log(self.command, target, 200, self.generation)
             self._send_huge(head, chunked=bool(fault.opts.get("chunked", False)))
             return True
         else:  # pragma: no cover - set_fault validates kinds
             raise AssertionError(kind)
-        sites.log(self.command, target, resp.status)
+        sites.log(self.command, target, resp.status, self.generation)
         self._send(resp, head)
         return True
 
