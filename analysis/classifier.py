@@ -133,9 +133,8 @@ class Classifier:
             explanations = explain_batch(self.features, texts, x, contrib, explain)
         probs_all = _batch_probs(sens, cat_p)
         out = []
-        for i in range(len(texts)):
-            p_sens = float(sens[i])
-            probs = dict(zip(CATEGORIES, probs_all[i].tolist(), strict=True))
+        for i, (p_sens, row) in enumerate(zip(sens.tolist(), probs_all.tolist(), strict=True)):
+            probs = dict(zip(CATEGORIES, row, strict=True))
             if p_sens >= self.threshold:
                 category = Category(max(SENSITIVE_CATEGORIES, key=probs.__getitem__))
             else:

@@ -393,11 +393,15 @@ class EventGrouper:
         found = [hit for hit in map(dict.get, self._buckets, keys) if hit]
         if not found:
             return None, 0.0
-        top = list(set(chain.from_iterable(found)))
+        flat = list(chain.from_iterable(found))
+        top = list(set(flat))
         if len(top) > MAX_VERIFY:
             # Verify the few posts that share the most bands: band agreement already ranks similarity.
-            top = [idx for idx, _ in Counter(chain.from_iterable(found)).most_common(MAX_VERIFY)]
-        sims = (self._mh[top] == mh).mean(axis=1)
+            # (most_common's order, ties first seen first, by one stable sort instead of a heap.)
+            counts = Counter(flat)
+            top = sorted(counts, key=counts.__getitem__, reverse=True)[:MAX_VERIFY]
+        # agreeing values / PERMS, as mean() gives it (exact: a power of two), without mean()'s overhead
+        sims = np.add.reduce(self._mh[top] == mh, axis=1, dtype=np.intp) / PERMS
         best, best_j = None, 0.0
         for i, j in zip(top, sims.tolist(), strict=True):
             if j > best_j and self._same_story(j, size, self._size[i]):
@@ -464,9 +468,11 @@ class EventGrouper:
         self._size.append(size)
         self._mh_event.append(event_id)
         for band, key in zip(self._buckets, keys, strict=True):
-            bucket = band.setdefault(key, [])
+            bucket = band.get(key)
+            if bucket is None:
+                band[key] = [idx]
             # A crowded bucket is a common phrase, not a story: enough members already stand for it.
-            if len(bucket) < MAX_BUCKET:
+            elif len(bucket) < MAX_BUCKET:
                 bucket.append(idx)
 
     def assign(self, post: Post, analysis: Analysis | None = None) -> EventAssignment:

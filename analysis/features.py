@@ -16,9 +16,11 @@ Tokenisation sits behind ``tokenize`` so that training and prediction use the sa
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 import scipy.sparse as sp
@@ -317,12 +319,13 @@ def explain_batch(
     out: list[list[tuple[str, float]]] = [[] for _ in range(n)]
     if x.nnz == 0:
         return out
-    rows = np.repeat(np.arange(n), counts)
     nonempty = counts > 0
     row_max = np.zeros(n)
     row_max[nonempty] = np.maximum.reduceat(contrib, indptr[:-1][nonempty])
-    keep = np.flatnonzero((contrib > 0) & (contrib >= row_max[rows] * EXPLAIN_SHARE))
-    krows = rows[keep]
+    positive = np.flatnonzero(contrib > 0)  # about half the entries: only they are compared with their row's
+    prow = np.repeat(np.arange(n), counts)[positive]
+    strong = contrib[positive] >= row_max[prow] * EXPLAIN_SHARE
+    keep, krows = positive[strong], prow[strong]
     cols = x.indices[keep]
     # n-gram order and start position of every kept char entry, from its offset in the row
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)[krows]
@@ -336,6 +339,7 @@ def explain_batch(
         order = np.where(later, k, order)
         block = np.maximum(lengths - k + 1, 0)
     n_char, words = features.n_char, features.words
+    has_alnum = _HAS_ALNUM.get
     current, terms, text, lowered = -1, {}, "", ""
     for r, col, pos, size, value in zip(
         krows.tolist(), cols.tolist(), start.tolist(), order.tolist(), contrib[keep].tolist(), strict=True
@@ -353,13 +357,32 @@ def explain_batch(
             term = text[pos : pos + size]
         if term in terms:
             terms[term] += value
-        elif any(ch.isalnum() for ch in term):
-            terms[term] = value
+        else:
+            named = has_alnum(term)
+            if named is None:
+                named = _named_memo(term)
+            if named:
+                terms[term] = value
     if current >= 0:
         out[current] = _top_terms(terms, top)
     return out
 
 
+# Whether a term has a letter or digit, memoised: the same n-grams come back post after post, and the check
+# ran for every new term of every explanation. [^\W_] is exactly str.isalnum per character (sre's word
+# class is Py_UNICODE_ISALNUM or "_").
+_ALNUM = re.compile(r"[^\W_]")
+_HAS_ALNUM: dict[str, bool] = {}
+
+
+def _named_memo(term: str) -> bool:
+    if len(_HAS_ALNUM) > 200_000:  # bound the memo on endless streams of new n-grams
+        _HAS_ALNUM.clear()
+    named = _HAS_ALNUM[term] = _ALNUM.search(term) is not None
+    return named
+
+
 def _top_terms(terms: dict[str, float], top: int) -> list[tuple[str, float]]:
-    best = sorted(terms.items(), key=lambda tv: -tv[1])[:top]
+    # Descending and stable (ties in first-seen order), as sorting on −value is: every value is positive.
+    best = sorted(terms.items(), key=itemgetter(1), reverse=True)[:top]
     return [(t, round(v, 4)) for t, v in best if not math.isnan(v)]

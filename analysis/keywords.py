@@ -62,11 +62,13 @@ class Clause:
 
     def matches_found(self, text: str, words: set[str]) -> bool:
         """``matches`` given the set of plain words that occur in ``text`` (compile() first)."""
-        if self.any_of and words.isdisjoint(self._any) and not any(t.found(text) for t in self._any_re):
+        # (the regex lists are tested before any()/all() build a generator: most clauses have none)
+        if (self.any_of and words.isdisjoint(self._any)
+                and not (self._any_re and any(t.found(text) for t in self._any_re))):
             return False
-        if not self._must <= words or not all(t.found(text) for t in self._must_re):
+        if not self._must <= words or (self._must_re and not all(t.found(text) for t in self._must_re)):
             return False
-        return words.isdisjoint(self._not) and not any(t.found(text) for t in self._not_re)
+        return words.isdisjoint(self._not) and not (self._not_re and any(t.found(text) for t in self._not_re))
 
     def matches(self, text: str, words: set[str] | None = None) -> bool:
         if self.any_of and not any(t.found(text, words) for t in self.any_of):
@@ -128,31 +130,21 @@ class TopicMatcher:
             for c in clauses:
                 c.compile()
         plain = {t.text for _, cs in self._topics for c in cs for t in (*c.any_of, *c.must, *c.must_not) if not t.regex}
-        # A zero-width search at every position finds every plain word of a layer, overlapping ones
-        # included; a word inside another (补课 in 补课费) starts where the longer one may, so it gets its
-        # own layer: within a layer no word contains another.
-        self._layers = _layers(sorted(plain, key=len, reverse=True))
+        # Words match as substrings: one `in` per plain word (a few dozen) finds every word that occurs,
+        # overlapping ones included, in half the time of a zero-width regex search at every position.
+        self._plain = tuple(sorted(plain))
 
     @classmethod
     def from_config(cls, cfg: Config) -> TopicMatcher:
         return cls((t.name, t.expression) for t in cfg.topics)
 
     def match(self, text: str) -> list[str]:
-        words: set[str] = set()
-        for layer in self._layers:
-            words.update(layer.findall(text))
-        return [name for name, clauses in self._topics if any(c.matches_found(text, words) for c in clauses)]
+        words = {w for w in self._plain if w in text}
+        out = []
+        for name, clauses in self._topics:
+            for c in clauses:
+                if c.matches_found(text, words):
+                    out.append(name)
+                    break
+        return out
 
-
-def _layers(words: list[str]) -> list[re.Pattern[str]]:
-    """Lookahead alternations over ``words``, no word in a layer a substring of another in it, so that
-    findall over the layers finds every word that occurs."""
-    layers: list[list[str]] = []
-    for w in words:
-        for layer in layers:
-            if not any(w in other or other in w for other in layer):
-                layer.append(w)
-                break
-        else:
-            layers.append([w])
-    return [re.compile("(?=(" + "|".join(map(re.escape, layer)) + "))") for layer in layers]
