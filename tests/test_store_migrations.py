@@ -69,3 +69,37 @@ def test_a_0001_database_keeps_its_events_and_takes_long_signatures(tmp_path: Pa
     with store.engine.begin() as conn:
         assert tuple(conn.execute(text("SELECT id, signature FROM events")).one()) == ("e1", "")
     store.dispose()
+
+
+def test_processes_that_migrate_at_once_do_not_break_the_database(tmp_path: Path) -> None:
+    # The service starts several crawl processes together; each may find the schema one revision behind.
+    import subprocess
+    import sys
+
+    db = tmp_path / "race.db"
+    store = Store(f"sqlite:///{db}")
+    upgrade_to(store, "0001")
+    with store.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO events (id, title, signature, first_seen, last_seen, post_count, site_count, reach,"
+            " schools, category, severity, sensitivity) VALUES ('e1', '食堂', :sig, '2026-11-24 04:00:00',"
+            " '2026-11-24 05:00:00', 3, 2, 10, '[]', 'incident', 'II', 0.9)"
+        ), {"sig": OLD_SIGNATURE})
+        conn.execute(text(
+            "INSERT INTO warnings (kind, event_id, status, category, severity, schools, title, sensitivity,"
+            " created_at, updated_at, escalation_level, alerted_posts, alerted_reach, form, summary) VALUES"
+            " ('opinion', 'e1', 'new', 'incident', 'II', '[]', '食堂', 0.9, '2026-11-24 05:00:00',"
+            " '2026-11-24 05:00:00', 0, 3, 10, '{}', '')"
+        ))
+    store.dispose()
+    code = f"from alerting.store.db import Store; Store('sqlite:///{db}').migrate()"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    store = Store(f"sqlite:///{db}")
+    with store.engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 1
+        assert conn.execute(text("SELECT event_id FROM warnings")).scalar_one() == "e1"
+        tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
+        assert not {t for t in tables if t.startswith("_alembic_tmp")}
+    assert inspect(store.engine).get_columns("events")[2]["type"].length >= 512

@@ -47,22 +47,63 @@ class Store:
         return store
 
     def migrate(self) -> None:
-        """Upgrade the schema to the newest Alembic revision (idempotent)."""
+        """Upgrade the schema to the newest Alembic revision (idempotent, safe when processes race).
+
+        The service's crawl jobs, the runner and bare `scrapy crawl` processes may all start at once: the
+        upgrade runs under an inter-process lock (a lock file beside a SQLite database, an advisory lock on
+        PostgreSQL), and a schema already at head is left alone without taking the lock.
+        """
         # Imported here: Alembic costs ~0.4 s to import, paid by every crawl process that never migrates.
         from alembic import command
         from alembic.config import Config as AlembicConfig
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
 
         acfg = AlembicConfig()
         acfg.set_main_option("script_location", str(MIGRATIONS))
         acfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
-        with self.engine.connect() as conn:
-            with conn.begin():
-                acfg.attributes["connection"] = conn
-                command.upgrade(acfg, "head")
-            if self.engine.dialect.name == "sqlite":
-                # A migration that rebuilds a table turns foreign keys off on this connection (they can
-                # only be turned on again outside its transaction); it goes back to the pool with them on.
-                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        head = ScriptDirectory.from_config(acfg).get_current_head()
+
+        def at_head() -> bool:
+            with self.engine.connect() as conn:
+                return MigrationContext.configure(conn).get_current_revision() == head
+
+        if at_head():
+            return
+        with self._migration_lock():
+            if at_head():  # another process upgraded while we waited
+                return
+            with self.engine.connect() as conn:
+                with conn.begin():
+                    acfg.attributes["connection"] = conn
+                    command.upgrade(acfg, "head")
+                if self.engine.dialect.name == "sqlite":
+                    # A migration that rebuilds a table turns foreign keys off on this connection (they can
+                    # only be turned on again outside its transaction); it goes back to the pool with them on.
+                    conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        if self.engine.dialect.name == "sqlite" and self.url.startswith("sqlite:///"):
+            import fcntl
+
+            lock_path = Path(self.url.removeprefix("sqlite:///") + ".migrate.lock")
+            with lock_path.open("a") as f:
+                fcntl.flock(f, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(f, fcntl.LOCK_UN)
+        elif self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT pg_advisory_lock(7170311)")  # one constant: yuqing's schema
+                try:
+                    yield
+                finally:
+                    conn.exec_driver_sql("SELECT pg_advisory_unlock(7170311)")
+                    conn.commit()
+        else:
+            yield
 
     @contextmanager
     def session(self) -> Iterator[Session]:
