@@ -401,10 +401,12 @@ class EventGrouper:
             counts = Counter(flat)
             top = sorted(counts, key=counts.__getitem__, reverse=True)[:MAX_VERIFY]
         # agreeing values / PERMS, as mean() gives it (exact: a power of two), without mean()'s overhead
-        sims = np.add.reduce(self._mh[top] == mh, axis=1, dtype=np.intp) / PERMS
+        # (take: a quarter cheaper than fancy indexing for a few rows)
+        sims = np.add.reduce(self._mh.take(top, axis=0) == mh, axis=1, dtype=np.intp) / PERMS
         best, best_j = None, 0.0
+        threshold = self.threshold
         for i, j in zip(top, sims.tolist(), strict=True):
-            if j > best_j and self._same_story(j, size, self._size[i]):
+            if j > best_j and (j >= threshold or self._same_story(j, size, self._size[i])):
                 theirs = self._event_schools.get(self._mh_event[i])
                 if schools and theirs and schools.isdisjoint(theirs):
                     continue
