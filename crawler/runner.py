@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @dataclass
 class CrawlResult:
     source_id: str
-    status: str  # "ok" | "failed" | "degraded" | "login_expired" | "blocked" | "killed"
+    status: str  # "ok" | "failed" | "degraded" | "login_expired" | "blocked" | "killed" | "interrupted"
     pages: int
     posts: int
     new_posts: int

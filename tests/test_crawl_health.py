@@ -51,8 +51,28 @@ def test_blocked_login_failed_and_early_stop() -> None:
     assert login.status == "login_expired" and "Cookie" in login.message
     down = judge(_stats(yuqing__failed__entry=1, yuqing__failed__kind__connection_refused=1), SRC)
     assert down.status == "failed" and down.errors == 1 and "连接被拒绝 ×1" in down.message
-    early = judge(_stats(yuqing__pages=3, yuqing__posts=3), SRC, "shutdown")
-    assert early.status == "degraded" and "shutdown" in early.message
+    early = judge(_stats(yuqing__pages=3, yuqing__posts=3), SRC, "closespider_timeout")
+    assert early.status == "degraded" and "closespider_timeout" in early.message
+
+
+def test_a_planned_stop_is_not_a_fault_of_the_source(tmp_path, cfg) -> None:  # type: ignore[no-untyped-def]
+    # SIGTERM from the service (reason "shutdown") must not look like a broken source in status or e-mail.
+    stopped = judge(_stats(yuqing__pages=3, yuqing__posts=3), SRC, "shutdown")
+    assert stopped.status == "interrupted" and "下次运行时继续" in stopped.message
+    dead = judge(_stats(yuqing__failed__entry=1, yuqing__failed__kind__connection_refused=1), SRC, "shutdown")
+    assert dead.status == "failed"  # a real fault stays one even when the stop came first
+
+    from alerting.health import check_sources
+
+    src = cfg.sources[0].id
+    store = Store(f"sqlite:///{tmp_path / 'h.db'}")
+    store.migrate()
+    now = utcnow()
+    for i in range(3):  # more than health_zero_runs stopped runs with nothing collected
+        record_run(store, src, status="interrupted", started_at=now - timedelta(minutes=10 - i),
+                   finished_at=now - timedelta(minutes=9 - i), message=stopped.message)
+    with store.session() as s:
+        assert check_sources(s, cfg, now) == []
 
 
 def test_error_kinds_of_download_failures() -> None:

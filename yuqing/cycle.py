@@ -77,7 +77,8 @@ def run_cycle(cfg: Config, config_dir: Path, say: Say, progress: Callable[[int, 
 
 def _status_zh(status: str) -> str:
     return {"ok": "成功", "failed": "失败", "killed": "超时终止", "timeout": "超时终止", "degraded": "异常(疑似改版)",
-            "blocked": "被拦截", "login_expired": "登录失效", "running": "运行中"}.get(status, status)
+            "blocked": "被拦截", "login_expired": "登录失效", "running": "运行中",
+            "interrupted": "已中断(服务停止)"}.get(status, status)
 
 
 def _fill_counts(store: Store, cfg: Config, summary: CycleSummary) -> None:

@@ -27,7 +27,8 @@ INDEX_LATE = timedelta(hours=1)
 # Run results (crawler.runner.CrawlResult.status) that need the administrator's attention.
 FAILED_STATES = ("failed", "killed", "timeout", "degraded", "blocked", "login_expired")
 STATUS_ZH = {"ok": "成功", "failed": "失败", "killed": "超时终止", "timeout": "超时终止", "running": "运行中",
-             "degraded": "部分失败", "blocked": "被网站封禁", "login_expired": "登录已失效"}
+             "degraded": "部分失败", "blocked": "被网站封禁", "login_expired": "登录已失效",
+             "interrupted": "已中断(服务停止)"}
 
 
 @dataclass

@@ -159,4 +159,5 @@ def _daily(session: Session, cfg: Config, now: datetime) -> bool:
 
 def _status_zh(status: str) -> str:
     return {"ok": "正常", "failed": "失败", "killed": "超时终止", "degraded": "不完整", "login_expired": "登录失效",
-            "blocked": "访问受限", "running": "采集中", "never": "尚未运行"}.get(status, status)
+            "blocked": "访问受限", "running": "采集中", "never": "尚未运行",
+            "interrupted": "已中断(服务停止)"}.get(status, status)

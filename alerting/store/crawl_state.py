@@ -21,7 +21,7 @@ from alerting.store.posts import _row_values, save_evidence, upsert_post
 from alerting.store.tables import PostRow, SeenUrlRow, SourceRunRow
 from yuqing.model import Post, utcnow
 
-RUN_STATUSES = ("running", "ok", "failed", "degraded", "login_expired", "blocked", "killed")
+RUN_STATUSES = ("running", "ok", "failed", "degraded", "login_expired", "blocked", "killed", "interrupted")
 
 
 @dataclass(frozen=True)

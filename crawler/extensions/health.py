@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STATUS_ZH = {"ok": "正常", "degraded": "异常(疑似改版)", "failed": "失败", "blocked": "被拦截",
-             "login_expired": "登录失效", "killed": "超时终止", "running": "运行中"}
+             "login_expired": "登录失效", "killed": "超时终止", "running": "运行中",
+             "interrupted": "已中断(服务停止)"}
 ERROR_ZH = {
     "timeout": "超时", "connection_refused": "连接被拒绝", "dns": "域名解析失败", "too_large": "页面超过大小上限",
     "redirect_loop": "重定向循环", "dropped": "连接中断", "truncated": "传输被截断", "ignored": "被忽略",
@@ -99,7 +100,12 @@ def judge(stats: dict[str, Any], source_id: str, reason: str = "finished") -> Ve
         why.append(f"{leaf_bad}/{leaf_tries} 个内容页抓取或解析失败")
     else:
         status = "ok"
-    if reason not in ("finished", "login_expired") and status == "ok":
+    if reason == "shutdown" and status in ("ok", "degraded"):
+        # A planned stop (SIGTERM from the service or an operator) says nothing about the source's health;
+        # what was stored is kept and the next run goes on from there.
+        status = "interrupted"
+        why.append("服务停止,采集中断,下次运行时继续")
+    elif reason not in ("finished", "login_expired") and status == "ok":
         status = "degraded"
         why.append(f"采集提前结束({reason})")
 

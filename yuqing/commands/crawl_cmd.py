@@ -13,9 +13,9 @@ from yuqing.commands.common import CONFIG_OPTION, config_dir, get_config
 from yuqing.errors import InputError
 
 STATUS_ZH = {"ok": "正常", "degraded": "异常(疑似改版)", "failed": "失败", "blocked": "被拦截",
-             "login_expired": "登录失效", "killed": "超时终止"}
+             "login_expired": "登录失效", "killed": "超时终止", "interrupted": "已中断(服务停止)"}
 STATUS_STYLE = {"ok": "green", "degraded": "yellow", "failed": "red", "blocked": "red", "login_expired": "red",
-                "killed": "red"}
+                "killed": "red", "interrupted": "yellow"}
 
 
 def register(app: typer.Typer) -> None:
