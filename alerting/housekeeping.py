@@ -17,6 +17,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Executable, Select, and_, delete, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
+from alerting.index.outbox import enqueue_delete
 from alerting.store import Store
 from alerting.store.tables import (
     AnalysisRow,
@@ -97,6 +98,8 @@ def purge(session: Session, cfg: Config, now: datetime) -> HousekeepingReport:
             break
         report.analyses += _deleted(session, delete(AnalysisRow).where(AnalysisRow.post_id.in_(ids)))
         report.posts += _deleted(session, delete(PostRow).where(PostRow.id.in_(ids)))
+        # The search index forgets them too (delivered by the next index replay): retention covers search.
+        enqueue_delete(session, ids, now)
     report.kept_posts = int(session.scalar(
         select(func.count()).select_from(PostRow).where(PostRow.crawled_at < cutoff)
     ) or 0)

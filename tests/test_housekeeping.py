@@ -111,7 +111,10 @@ def test_purge_respects_retention_open_warnings_evidence_and_labels(cfg: Config,
         # Events behind warnings are the record; ev-none still has the recent post.
         assert set(s.scalars(select(EventRow.id))) == {"ev-open", "ev-closed-old", "ev-closed-recent", "ev-none"}
         assert len(s.scalars(select(WarningRow.id)).all()) == 3
-        assert set(s.scalars(select(OutboxRow.key))) == {"old-pending"}
+        assert set(s.scalars(select(OutboxRow.key).where(OutboxRow.channel == "mail"))) == {"old-pending"}
+        # The three purged posts are queued for removal from the search index.
+        (removal,) = s.scalars(select(OutboxRow.payload).where(OutboxRow.channel == "index")).all()
+        assert removal["op"] == "delete" and len(removal["post_ids"]) == 3
         assert len(s.scalars(select(SourceRunRow.id)).all()) == 1
         assert s.scalars(select(SeenUrlRow.url_hash)).all() == []
     assert report.posts == 3 and report.evidence == 1 and report.outbox == 1
@@ -132,3 +135,24 @@ def test_purge_drops_an_orphaned_old_event_and_is_idempotent(cfg: Config, store:
     assert (second.posts, second.events) == (0, 0)
     with store.session() as s:
         assert s.scalars(select(EventRow.id)).all() == []
+
+
+def test_purged_posts_leave_the_search_index_too(cfg: Config, store: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from alerting.index import open_index
+    from alerting.index.outbox import enqueue_posts, replay
+    from alerting.index.protocol import SearchQuery
+
+    days = cfg.retention_days
+    with store.session() as s:
+        s.add_all([_post("old-post", days + 5), _post("new-post", 1)])
+        s.flush()
+        enqueue_posts(s, ["old-post", "new-post"], NOW - timedelta(days=days + 5))
+    index = open_index(f"sqlite:///{tmp_path / 'index.db'}")
+    index.ensure()
+    replay(store, index, now=NOW)
+    assert index.count() == 2
+    run_housekeeping(store, cfg, now=NOW, vacuum=False)
+    replay(store, index, now=NOW)
+    assert index.count() == 1
+    assert index.search(SearchQuery(text="正文", size=10)).ids == ["new-post"]
+    index.close()

@@ -224,6 +224,21 @@ def test_update_status(loaded: SearchIndex) -> None:
     assert loaded.search(SearchQuery(text="", statuses=["handling"], size=500)).hits[0].doc["status"] == "handling"
 
 
+def test_delete_removes_purged_posts_from_search_and_counts(loaded: SearchIndex) -> None:
+    gone = ALL[:7]
+    assert loaded.delete([d.id for d in gone] + ["no-such-post"]) == 7
+    loaded.refresh()
+    assert loaded.count() == len(ALL) - 7
+    rest = ALL[7:]
+    for d in gone[:3]:  # their words no longer find them, and what remains is exactly the oracle's
+        assert d.id not in set(all_ids(loaded, SearchQuery(text=d.title)))
+        assert set(all_ids(loaded, SearchQuery(text=d.title))) == oracle(d.title, rest)
+    assert loaded.delete([d.id for d in gone]) == 0  # idempotent
+    assert loaded.index(gone[:1]).indexed == 1  # the id can come back (a re-crawl within retention)
+    loaded.refresh()
+    assert loaded.count() == len(ALL) - 6
+
+
 def test_delete_all_and_empty_index(loaded: SearchIndex) -> None:
     assert loaded.count() == len(ALL)
     loaded.delete_all()

@@ -253,6 +253,22 @@ class ElasticsearchIndex:
                 raise IndexUnavailable(f"更新帖子 {info.get('_id')} 的状态失败:{_reason(info)}")
         return updated
 
+    def delete(self, post_ids: Sequence[str]) -> int:
+        # The bare node has no _delete_by_query: find each document's monthly index, then bulk-delete.
+        self.refresh()
+        where = self._where(list(post_ids))
+        if not where:
+            return 0
+        actions = [{"_op_type": "delete", "_index": idx, "_id": pid} for pid, idx in where.items()]
+        deleted = 0
+        for ok, item in self._bulk(actions):
+            info = next(iter(item.values()))
+            if ok:
+                deleted += 1
+            elif int(info.get("status", 0)) != 404:  # already gone: nothing to delete
+                raise IndexUnavailable(f"删除帖子 {info.get('_id')} 的索引文档失败:{_reason(info)}")
+        return deleted
+
     def delete_all(self) -> None:
         with _unavailable_on_connection_error(self.url):
             try:

@@ -247,6 +247,37 @@ class Fts5Index:
                 raise
         return updated
 
+    def delete(self, post_ids: Sequence[str]) -> int:
+        try:
+            return self._delete(post_ids)
+        except sqlite3.OperationalError as exc:
+            raise IndexUnavailable(f"索引文件 {self.path} 暂时不可用:{exc}") from exc
+
+    def _delete(self, post_ids: Sequence[str]) -> int:
+        deleted = 0
+        with self._lock:
+            db = self._conn()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for pid in post_ids:
+                    row = db.execute("SELECT d.rowid, j.doc FROM docs d JOIN doc_json j ON j.rowid = d.rowid"
+                                     " WHERE d.id = ?", (pid,)).fetchone()
+                    if row is None:
+                        continue
+                    prev = json.loads(row[1])
+                    # A contentless FTS5 table forgets a row only when told its old tokens.
+                    db.execute("INSERT INTO fts(fts, rowid, t_uni, t_bi, c_uni, c_bi) VALUES('delete', ?, ?, ?, ?, ?)",
+                               (row[0], *_fts_row(prev["title"], prev["content"])))
+                    db.execute("DELETE FROM doc_schools WHERE doc = ?", (row[0],))
+                    db.execute("DELETE FROM doc_json WHERE rowid = ?", (row[0],))
+                    db.execute("DELETE FROM docs WHERE rowid = ?", (row[0],))
+                    deleted += 1
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return deleted
+
     def delete_all(self) -> None:
         with self._lock:
             db = self._conn()

@@ -70,6 +70,15 @@ def enqueue_posts(session: Session, post_ids: Sequence[str], now: datetime | Non
     )
 
 
+def enqueue_delete(session: Session, post_ids: Sequence[str], now: datetime | None = None) -> None:
+    """Queue removal of purged posts' documents (the retention purge calls this in its transaction)."""
+    ids = sorted(set(post_ids))
+    if not ids:
+        return
+    digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:24]
+    _put(session, f"delete:{digest}", {"op": "delete", "post_ids": ids}, now or utcnow())
+
+
 def enqueue_status(session: Session, post_ids: Sequence[str], status: str, now: datetime | None = None) -> None:
     """Queue a warning status change for the posts of its event (the review queue calls this)."""
     ids = sorted(set(post_ids))
@@ -175,6 +184,9 @@ def _deliver(index: SearchIndex, rows: Sequence[Any], docs: list[Any], report: R
             by_status[d.status].append(d.id)
     for status, ids in by_status.items():
         report.documents += index.update_status(ids, status)
+    delete_ids = sorted({pid for r in rows if r.payload.get("op") == "delete" for pid in r.payload["post_ids"]})
+    if delete_ids:
+        report.documents += index.delete(delete_ids)
     return refused
 
 

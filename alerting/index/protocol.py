@@ -161,6 +161,9 @@ class SearchIndex(Protocol):
 
     def count(self) -> int: ...
 
+    def delete(self, post_ids: Sequence[str]) -> int:
+        """Remove these posts' documents (the retention purge); unknown ids are ignored. Returns how many."""
+
     def delete_all(self) -> None:
         """Drop every document and the index structures (for ``yuqing index rebuild``)."""
 
