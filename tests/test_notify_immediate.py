@@ -116,3 +116,21 @@ def test_long_subject_survives_header_folding(notify_cfg: Config, store: Store, 
     assert msg["Subject"] == payload["subject"]  # nothing lost in folding and decoding
     assert msg["Subject"] == ("【较大(III级)预警】示例县第二中学、示例县南岭镇九年一贯制学校等3所学校·恶意传播/炒作:"
                               "示例县二中学生打架视频流出 多校学生卷入 家长担忧校园安全…")
+
+
+def test_a_thread_and_its_replies_are_one_line_in_the_mail(notify_cfg: Config, store: Store,
+                                                           mail_sink: MailSink) -> None:
+    # Replies carry their thread's URL; listing each would repeat one link many times.
+    url = "https://tieba.example.com/p/123"
+    posts = [PostSpec(FOOD.title, FOOD.content, url=url)]
+    posts += [PostSpec(FOOD.title, f"回复{i}:孩子也吐了,食堂得查", url=url) for i in range(3)]
+    posts.append(PostSpec("县一中食堂的事有人知道吗", "听说好多学生去医院了", url="https://bbs.example.com/t/9"))
+    write_event(store, "ev-thread", posts, severity="III")
+    with store.session() as s:
+        raise_warnings(s, notify_cfg, ["ev-thread"], T0)
+    deliver_pending(store, notify_cfg, now=T0)
+    (msg,) = mail_sink.messages()
+    text, html = _parts(msg)
+    for part in (text, html):
+        assert part.count(url) == 1 and part.count("https://bbs.example.com/t/9") == 1
+        assert "本页相关帖子 4 条" in part

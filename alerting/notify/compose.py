@@ -110,12 +110,17 @@ def event_details(session: Session, event_id: str | None) -> tuple[list[dict[str
             if isinstance(term, str) and term:
                 weight[term] = weight.get(term, 0.0) + (abs(float(w)) if isinstance(w, int | float) else 1.0)
     rows.sort(key=lambda r: (r[0].published_at or r[0].crawled_at), reverse=True)
-    posts = [
-        {"title": one_line(p.title or p.content, 60), "site": p.site, "url": p.url, "link": safe_link(p.url),
-         "author": p.author, "published": p.published_at or p.crawled_at}
-        for p, _ in rows[:MAX_POSTS]
-    ]
-    return posts, sorted(weight, key=lambda t: -weight[t])[:MAX_TERMS]
+    # Replies carry their thread's URL: one line per page, with how many of the event's posts it holds.
+    pages: dict[str, dict[str, Any]] = {}
+    for p, _ in rows:
+        page = pages.get(p.url)
+        if page is None:
+            pages[p.url] = {"title": one_line(p.title or p.content, 60), "site": p.site, "url": p.url,
+                            "link": safe_link(p.url), "author": p.author, "published": p.published_at or p.crawled_at,
+                            "count": 1}
+        else:
+            page["count"] += 1
+    return list(pages.values())[:MAX_POSTS], sorted(weight, key=lambda t: -weight[t])[:MAX_TERMS]
 
 
 def event_summary(session: Session, event_id: str | None) -> str:
