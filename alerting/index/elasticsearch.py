@@ -236,38 +236,29 @@ class ElasticsearchIndex:
         return {h["_id"]: h["_index"] for h in resp["hits"]["hits"]}
 
     def update_status(self, post_ids: Sequence[str], status: str) -> int:
+        update = {"_op_type": "update", "doc": {"status": status}}
+        return self._bulk_on_indexed(post_ids, update, "更新帖子 {} 的状态失败")
+
+    def delete(self, post_ids: Sequence[str]) -> int:
+        # The bare node has no _delete_by_query: find each document's monthly index, then bulk-delete.
+        return self._bulk_on_indexed(post_ids, {"_op_type": "delete"}, "删除帖子 {} 的索引文档失败")
+
+    def _bulk_on_indexed(self, post_ids: Sequence[str], action: dict[str, Any], failure: str) -> int:
+        """One bulk action on each indexed document of ``post_ids`` in its monthly index; how many succeeded."""
         # Finding a document's monthly index is a search, which sees only refreshed documents;
         # a status change may follow its post's indexing by less than the refresh interval.
         self.refresh()
         where = self._where(list(post_ids))
         if not where:
             return 0
-        actions = [{"_op_type": "update", "_index": idx, "_id": pid, "doc": {"status": status}}
-                   for pid, idx in where.items()]
-        updated = 0
-        for ok, item in self._bulk(actions):
+        done = 0
+        for ok, item in self._bulk([{**action, "_index": idx, "_id": pid} for pid, idx in where.items()]):
             info = next(iter(item.values()))
             if ok:
-                updated += 1
-            elif int(info.get("status", 0)) != 404:  # deleted meanwhile: nothing to update
-                raise IndexUnavailable(f"更新帖子 {info.get('_id')} 的状态失败:{_reason(info)}")
-        return updated
-
-    def delete(self, post_ids: Sequence[str]) -> int:
-        # The bare node has no _delete_by_query: find each document's monthly index, then bulk-delete.
-        self.refresh()
-        where = self._where(list(post_ids))
-        if not where:
-            return 0
-        actions = [{"_op_type": "delete", "_index": idx, "_id": pid} for pid, idx in where.items()]
-        deleted = 0
-        for ok, item in self._bulk(actions):
-            info = next(iter(item.values()))
-            if ok:
-                deleted += 1
-            elif int(info.get("status", 0)) != 404:  # already gone: nothing to delete
-                raise IndexUnavailable(f"删除帖子 {info.get('_id')} 的索引文档失败:{_reason(info)}")
-        return deleted
+                done += 1
+            elif int(info.get("status", 0)) != 404:  # deleted meanwhile: nothing to do
+                raise IndexUnavailable(f"{failure.format(info.get('_id'))}:{_reason(info)}")
+        return done
 
     def delete_all(self) -> None:
         with _unavailable_on_connection_error(self.url):

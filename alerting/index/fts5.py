@@ -13,7 +13,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -219,64 +219,46 @@ class Fts5Index:
                        [(s, rowid) for s in doc.schools])
 
     def update_status(self, post_ids: Sequence[str], status: str) -> int:
-        try:
-            return self._update_status(post_ids, status)
-        except sqlite3.OperationalError as exc:
-            raise IndexUnavailable(f"索引文件 {self.path} 暂时不可用:{exc}") from exc
+        def set_status(db: sqlite3.Connection, rowid: int, source: dict[str, Any]) -> None:
+            source["status"] = status
+            db.execute("UPDATE docs SET status = ? WHERE rowid = ?", (status, rowid))
+            db.execute("UPDATE doc_json SET doc = ? WHERE rowid = ?", (json.dumps(source, ensure_ascii=False), rowid))
 
-    def _update_status(self, post_ids: Sequence[str], status: str) -> int:
-        updated = 0
-        with self._lock:
-            db = self._conn()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for pid in post_ids:
-                    row = db.execute("SELECT d.rowid, j.doc FROM docs d JOIN doc_json j ON j.rowid = d.rowid"
-                                     " WHERE d.id = ?", (pid,)).fetchone()
-                    if row is None:
-                        continue
-                    source = json.loads(row[1])
-                    source["status"] = status
-                    db.execute("UPDATE docs SET status = ? WHERE rowid = ?", (status, row[0]))
-                    db.execute("UPDATE doc_json SET doc = ? WHERE rowid = ?",
-                               (json.dumps(source, ensure_ascii=False), row[0]))
-                    updated += 1
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-        return updated
+        return self._each_doc(post_ids, set_status)
 
     def delete(self, post_ids: Sequence[str]) -> int:
-        try:
-            return self._delete(post_ids)
-        except sqlite3.OperationalError as exc:
-            raise IndexUnavailable(f"索引文件 {self.path} 暂时不可用:{exc}") from exc
+        def forget(db: sqlite3.Connection, rowid: int, source: dict[str, Any]) -> None:
+            # A contentless FTS5 table forgets a row only when told its old tokens.
+            db.execute("INSERT INTO fts(fts, rowid, t_uni, t_bi, c_uni, c_bi) VALUES('delete', ?, ?, ?, ?, ?)",
+                       (rowid, *_fts_row(source["title"], source["content"])))
+            db.execute("DELETE FROM doc_schools WHERE doc = ?", (rowid,))
+            db.execute("DELETE FROM doc_json WHERE rowid = ?", (rowid,))
+            db.execute("DELETE FROM docs WHERE rowid = ?", (rowid,))
 
-    def _delete(self, post_ids: Sequence[str]) -> int:
-        deleted = 0
-        with self._lock:
-            db = self._conn()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for pid in post_ids:
-                    row = db.execute("SELECT d.rowid, j.doc FROM docs d JOIN doc_json j ON j.rowid = d.rowid"
-                                     " WHERE d.id = ?", (pid,)).fetchone()
-                    if row is None:
-                        continue
-                    prev = json.loads(row[1])
-                    # A contentless FTS5 table forgets a row only when told its old tokens.
-                    db.execute("INSERT INTO fts(fts, rowid, t_uni, t_bi, c_uni, c_bi) VALUES('delete', ?, ?, ?, ?, ?)",
-                               (row[0], *_fts_row(prev["title"], prev["content"])))
-                    db.execute("DELETE FROM doc_schools WHERE doc = ?", (row[0],))
-                    db.execute("DELETE FROM doc_json WHERE rowid = ?", (row[0],))
-                    db.execute("DELETE FROM docs WHERE rowid = ?", (row[0],))
-                    deleted += 1
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-        return deleted
+        return self._each_doc(post_ids, forget)
+
+    def _each_doc(self, post_ids: Sequence[str],
+                  change: Callable[[sqlite3.Connection, int, dict[str, Any]], None]) -> int:
+        """Apply ``change`` to each indexed document of ``post_ids`` in one transaction; how many were found."""
+        found = 0
+        try:
+            with self._lock:
+                db = self._conn()
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    for pid in post_ids:
+                        row = db.execute("SELECT d.rowid, j.doc FROM docs d JOIN doc_json j ON j.rowid = d.rowid"
+                                         " WHERE d.id = ?", (pid,)).fetchone()
+                        if row is not None:
+                            change(db, row[0], json.loads(row[1]))
+                            found += 1
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+        except sqlite3.OperationalError as exc:  # locked past busy_timeout, disk full, I/O error
+            raise IndexUnavailable(f"索引文件 {self.path} 暂时不可用:{exc}") from exc
+        return found
 
     def delete_all(self) -> None:
         with self._lock:
