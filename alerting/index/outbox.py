@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from alerting.index.documents import load_docs, post_ids_of_event
 from alerting.index.protocol import IndexUnavailable, SearchIndex
+from alerting.notify.outbox import Backlog
+from alerting.notify.outbox import backlog as channel_backlog
 from alerting.store import Store
 from alerting.store.tables import OutboxRow, PostRow
 from yuqing.model import utcnow
@@ -104,28 +106,9 @@ class ReplayReport:
     error: str = ""
 
 
-@dataclass
-class Backlog:
-    pending: int
-    due: int
-    failed: int
-    delivered: int
-    oldest_pending: datetime | None
-
-
 def backlog(session: Session, now: datetime | None = None) -> Backlog:
-    now = now or utcnow()
-    base = select(func.count()).select_from(OutboxRow).where(OutboxRow.channel == CHANNEL)
-    pending = base.where(OutboxRow.delivered_at.is_(None))
-    return Backlog(
-        pending=int(session.scalar(pending) or 0),
-        due=int(session.scalar(pending.where(OutboxRow.next_attempt_at <= now)) or 0),
-        failed=int(session.scalar(pending.where(OutboxRow.last_error != "")) or 0),
-        delivered=int(session.scalar(base.where(OutboxRow.delivered_at.is_not(None))) or 0),
-        oldest_pending=session.scalar(
-            select(func.min(OutboxRow.created_at)).where(OutboxRow.channel == CHANNEL, OutboxRow.delivered_at.is_(None))
-        ),
-    )
+    """What the index still has to learn (the same count as every outbox channel)."""
+    return channel_backlog(session, now or utcnow(), CHANNEL)
 
 
 def replay(
