@@ -50,10 +50,10 @@ def run_cycle(cfg: Config, config_dir: Path, say: Say, progress: Callable[[int, 
     store = Store.from_config(cfg)
     t0 = time.perf_counter()
     say(f"正在采集 {len([s for s in cfg.sources if s.enabled])} 个来源……")
-    results = crawl_sources(cfg, config_dir)
+    # Each source is reported as soon as its crawl ends: a long crawl shows progress, not silence.
+    crawl_sources(cfg, config_dir, on_done=lambda r: say(
+        f"  {r.source_id}: {_status_zh(r.status)},新帖 {r.new_posts},共 {r.posts}({r.duration_s:.0f} 秒)"))
     summary.timings["采集"] = time.perf_counter() - t0
-    for r in results:
-        say(f"  {r.source_id}: {_status_zh(r.status)},新帖 {r.new_posts},共 {r.posts}")
     with store.session() as s:
         # A source that failed or went silent is a warning for the administrator, like the service raises.
         unhealthy = check_sources(s, cfg, utcnow())
