@@ -33,9 +33,8 @@ def downgrade_to(store: Store, revision: str) -> None:
     _run(store, command.downgrade, revision)
 
 
-def test_a_0001_database_keeps_its_events_and_takes_long_signatures(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'old.db'}")
-    upgrade_to(store, "0001")
+def seed_0001_event_and_warning(store: Store) -> None:
+    """An event and a warning that refers to it, with columns as revision 0001 made them."""
     with store.engine.begin() as conn:
         # Columns as 0001 made them: the ORM classes describe the newest schema.
         conn.execute(text(
@@ -50,6 +49,12 @@ def test_a_0001_database_keeps_its_events_and_takes_long_signatures(tmp_path: Pa
             " ('event', 'e1', 'new', 'incident', 'P2', '[]', '食堂', 0.9, '2026-11-24 05:00:00',"
             " '2026-11-24 05:00:00', 0, 3, 10, '{}', '')"
         ))
+
+
+def test_a_0001_database_keeps_its_events_and_takes_long_signatures(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade_to(store, "0001")
+    seed_0001_event_and_warning(store)
     store.migrate()
     columns = {c["name"]: c for c in inspect(store.engine).get_columns("events")}
     assert columns["signature"]["type"].length >= 512
@@ -79,18 +84,7 @@ def test_processes_that_migrate_at_once_do_not_break_the_database(tmp_path: Path
     db = tmp_path / "race.db"
     store = Store(f"sqlite:///{db}")
     upgrade_to(store, "0001")
-    with store.engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO events (id, title, signature, first_seen, last_seen, post_count, site_count, reach,"
-            " schools, category, severity, sensitivity) VALUES ('e1', '食堂', :sig, '2026-11-24 04:00:00',"
-            " '2026-11-24 05:00:00', 3, 2, 10, '[]', 'incident', 'II', 0.9)"
-        ), {"sig": OLD_SIGNATURE})
-        conn.execute(text(
-            "INSERT INTO warnings (kind, event_id, status, category, severity, schools, title, sensitivity,"
-            " created_at, updated_at, escalation_level, alerted_posts, alerted_reach, form, summary) VALUES"
-            " ('opinion', 'e1', 'new', 'incident', 'II', '[]', '食堂', 0.9, '2026-11-24 05:00:00',"
-            " '2026-11-24 05:00:00', 0, 3, 10, '{}', '')"
-        ))
+    seed_0001_event_and_warning(store)
     store.dispose()
     code = f"from alerting.store.db import Store; Store('sqlite:///{db}').migrate()"
     procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(4)]
