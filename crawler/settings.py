@@ -67,6 +67,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.retry.BackoffRetryMiddleware": 550,
     "crawler.middlewares.status.SourceStatusMiddleware": 950,  # next to the network: sees real statuses
+    # After the cache: only requests that go to the network take a slot of the site's delay.
+    "crawler.middlewares.shared_delay.SharedDelayMiddleware": 960,
 }
 SPIDER_MIDDLEWARES = {
     # Errors are judged by the health extension; 4xx/5xx responses reach the callbacks' errbacks.

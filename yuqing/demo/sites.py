@@ -129,6 +129,7 @@ class DemoSites:
         self.port = port
         # Bounded: a demo left serving for days must not grow without limit.
         self.requests: deque[tuple[str, str, int]] = deque(maxlen=100_000)
+        self.request_times: deque[float] = deque(maxlen=100_000)  # time.monotonic() each request arrived
         self.errors: deque[str] = deque(maxlen=1_000)  # exceptions raised by views (tests assert none)
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
@@ -232,6 +233,7 @@ class DemoSites:
     def clear_requests(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.request_times.clear()
             self.request_generation += 1
 
     def url(self, path: str) -> str:
@@ -249,10 +251,12 @@ class DemoSites:
                     return fault
         return None
 
-    def log(self, method: str, target: str, status: int, generation: int | None = None) -> None:
+    def log(self, method: str, target: str, status: int, generation: int | None = None,
+            arrived: float | None = None) -> None:
         with self._lock:
             if generation is None or generation == self.request_generation:
                 self.requests.append((method, target, status))
+                self.request_times.append(time.monotonic() if arrived is None else arrived)
 
     # --- rendering ------------------------------------------------------------------------------
     def render(self, template: str, **ctx: Any) -> str:
@@ -284,6 +288,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30  # an idle keep-alive connection is closed after this long
     server: _Server
     generation = 0  # the request log generation when the current request arrived
+    arrived = 0.0  # time.monotonic() when the current request arrived
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass  # the request log is self.server.sites.requests; stderr stays quiet in tests
@@ -315,7 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, head: bool) -> None:
         sites = self.server.sites
-        self.generation = sites.request_generation
+        self.generation, self.arrived = sites.request_generation, time.monotonic()
         target = self.path
         if target.startswith(CONTROL_PREFIX):
             self._control(head)
@@ -333,10 +338,11 @@ class _Handler(BaseHTTPRequestHandler):
                 resp.body = _truncate(resp.body)
             resp = self._negotiate(resp)
             # Logged before sending: a client that got the response sees it logged.
-            sites.log(self.command, target, resp.status, self.generation)
+            sites.log(self.command, target, resp.status, self.generation, self.arrived)
             self._send(resp, head)
         except (BrokenPipeError, ConnectionResetError):
-            sites.log(self.command, target, 499, self.generation)  # the client went away (e.g. it refused a huge page)
+            # the client went away (e.g. it refused a huge page)
+            sites.log(self.command, target, 499, self.generation, self.arrived)
             self.close_connection = True
 
     def _negotiate(self, resp: Response) -> Response:
@@ -417,7 +423,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind == "login_wall":
             resp = Response(200, sites.render("login_wall.html", target=target).encode("utf-8"))
         elif kind == "drop":
-            sites.log(self.command, target, 0, self.generation)
+            sites.log(self.command, target, 0, self.generation, self.arrived)
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
@@ -430,7 +436,7 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         else:  # pragma: no cover - set_fault validates kinds
             raise AssertionError(kind)
-        sites.log(self.command, target, resp.status, self.generation)
+        sites.log(self.command, target, resp.status, self.generation, self.arrived)
         self._send(resp, head)
         return True
 
