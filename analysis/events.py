@@ -42,11 +42,10 @@ import functools
 import hashlib
 import math
 import re
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from itertools import chain
+from itertools import repeat
 
 import numpy as np
 
@@ -75,7 +74,6 @@ _MASK32 = np.uint64(0xFFFFFFFF)
 _BIN_SHIFT = np.uint64(64 - 7)  # the top 7 bits of a shingle's hash pick one of 128 bins
 _EMPTY = np.uint64(1 << 40)
 _ROTATION = np.uint64(1 << 32)  # added per bin of distance when an empty bin borrows its neighbour's value
-_BIN_INDEX = np.arange(PERMS)
 _SHIFTS = (np.arange(32, dtype=np.uint64) * np.uint64(2))
 _TOP_BYTE = np.uint64(64 - SIG_BITS)
 _BAND_SALT = np.arange(BANDS, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)  # one key space for all bands
@@ -84,37 +82,44 @@ _LOW_BITS = np.uint64(0x5555555555555555)
 _MARKERS = re.compile(r"//@[^:：\s]{1,30}[:：]|https?://\S+|\[[^\[\]]{1,8}\]")
 _TABLE_SIZE = 0x10000  # the BMP by table; above it, the CJK extension planes are kept and the rest dropped
 _CJK_EXT = (0x20000, 0x40000)
+_DROP = np.uint32(0xFFFFFFFF)  # a code point normalisation removes
 
 
 @functools.lru_cache(maxsize=1)
-def _tables() -> tuple[np.ndarray, np.ndarray]:
-    """Per BMP code point: kept (a letter or digit) and its lowercase form; built once."""
-    chars = [chr(c) for c in range(_TABLE_SIZE)]
-    keep = np.fromiter((ch.isalnum() for ch in chars), dtype=bool, count=_TABLE_SIZE)
-    keep[0] = True  # NUL separates texts in a batch
-    lower = np.fromiter(
-        (ord(lo) if len(lo := ch.lower()) == 1 else ord(ch) for ch in chars), dtype=np.uint64, count=_TABLE_SIZE
-    )
-    return keep, lower
+def _table() -> np.ndarray:
+    """Per BMP code point: its lowercase form when kept (a letter or digit), else _DROP; NUL (which
+    separates texts in a batch) maps to itself. Built once."""
+    table = np.full(_TABLE_SIZE, _DROP, dtype=np.uint32)
+    for c in range(1, _TABLE_SIZE):
+        ch = chr(c)
+        if ch.isalnum():
+            lo = ch.lower()
+            table[c] = ord(lo) if len(lo) == 1 else c
+    table[0] = 0
+    return table
 
 
 def _strip_markers(text: str) -> str:
+    if "\0" in text:  # NUL separates the texts of a batch
+        text = text.replace("\0", "")
     if "//@" in text or "http" in text or "[" in text:
         return _MARKERS.sub("", text)
     return text
 
 
 def _normalised_codes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """The normalised texts as one array of code points separated by 0, and each text's length.
+    """The normalised texts as one array of code points (uint32) separated by 0, and each text's length.
     Vectorised: str.translate or a regex over every post costs more than the MinHash itself."""
-    keep, lower = _tables()
+    table = _table()
     raw = np.frombuffer(("\0".join(map(_strip_markers, texts)) + "\0").encode("utf-32-le"), dtype=np.uint32)
-    bmp = raw < _TABLE_SIZE
-    kept = np.where(bmp, keep[np.where(bmp, raw, 0)], (raw >= _CJK_EXT[0]) & (raw < _CJK_EXT[1]))
-    raw = raw[kept]
-    codes = np.where(raw < _TABLE_SIZE, lower[np.where(raw < _TABLE_SIZE, raw, 0)], raw.astype(np.uint64))
-    sep = codes == 0
-    lengths = np.diff(np.concatenate([[-1], np.flatnonzero(sep)])) - 1
+    if int(raw.max()) < _TABLE_SIZE:
+        mapped = table[raw]
+    else:  # above the BMP: the CJK extension planes are kept as they are, the rest dropped
+        bmp = raw < _TABLE_SIZE
+        ext = np.where((raw >= _CJK_EXT[0]) & (raw < _CJK_EXT[1]), raw, _DROP)
+        mapped = np.where(bmp, table[np.where(bmp, raw, 0)], ext)
+    codes = mapped[mapped != _DROP]
+    lengths = np.diff(np.flatnonzero(codes == 0), prepend=-1) - 1
     return codes, lengths
 
 
@@ -133,32 +138,39 @@ def _mix(key: np.ndarray) -> np.ndarray:
     return h
 
 
-def _shingle_keys(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _shingle_keys(codes: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every character 3-gram of every text as one exact 63-bit key (code points are below 2**21),
     with the index of its text, from the 0-separated normalised code points."""
-    c = np.concatenate([codes, np.zeros(1, dtype=np.uint64)])
-    text_of = np.cumsum(c == 0)[:-2]  # separators before each position = index of its text
+    c = codes.astype(np.uint64)
     a, b, d = c[:-2], c[1:-1], c[2:]
-    keep = (a != 0) & (b != 0) & (d != 0)
+    keep = np.minimum(np.minimum(a, b), d) != 0
     keys = (a << np.uint64(42)) | (b << np.uint64(21)) | d
-    return keys[keep], text_of[keep]
+    rows = np.repeat(np.arange(len(lengths)), np.maximum(lengths - (SHINGLE - 1), 0))
+    return keys[keep], rows
 
 
 def _densify(mins: np.ndarray) -> np.ndarray:
     """Rows of bins: an empty bin takes the next non-empty bin's value (circularly) plus an offset per
-    bin of distance (Shrivastava & Li, 2014), so that two texts agree on it only by the same borrowing."""
-    empty = mins == _EMPTY
-    if not empty.any():
+    bin of distance (Shrivastava & Li, 2014), so that two texts agree on it only by the same borrowing.
+    On the flat array: each empty bin finds its donor by one binary search among the non-empty bins."""
+    flat = mins.ravel()
+    empty = np.flatnonzero(flat == _EMPTY)
+    if not len(empty):
         return mins
-    n = len(mins)
-    cols = np.arange(2 * PERMS)
-    # next non-empty column at or after each column, on the row laid out twice (for the wrap-around)
-    marks = np.where(np.concatenate([empty, empty], axis=1), 4 * PERMS, cols)
-    nxt = np.minimum.accumulate(marks[:, ::-1], axis=1)[:, ::-1][:, :PERMS]
-    nxt = np.where(nxt >= 2 * PERMS, _BIN_INDEX, nxt)  # a row with no shingle at all stays as it is
-    src = nxt % PERMS
-    dist = (nxt - _BIN_INDEX).astype(np.uint64)
-    return mins[np.arange(n)[:, None], src] + dist * _ROTATION
+    full = np.flatnonzero(flat != _EMPTY)
+    row_start = empty - empty % PERMS
+    at = np.searchsorted(full, empty)
+    donor = full[np.minimum(at, len(full) - 1)] if len(full) else row_start
+    wrap = (at >= len(full)) | (donor >= row_start + PERMS)  # none after it in its row: the row's first
+    if wrap.any():
+        first = np.searchsorted(full, row_start[wrap])
+        first_donor = full[np.minimum(first, max(len(full) - 1, 0))] if len(full) else row_start[wrap]
+        ok = (first < len(full)) & (first_donor < row_start[wrap] + PERMS)
+        donor[wrap] = np.where(ok, first_donor + PERMS, empty[wrap])  # no shingle at all: stays empty
+    out = flat.copy()
+    real = donor - PERMS * (donor >= row_start + PERMS)
+    out[empty] = np.where(donor == empty, _EMPTY, flat[real] + (donor - empty).astype(np.uint64) * _ROTATION)
+    return out.reshape(mins.shape)
 
 
 def minhash_many(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -169,10 +181,10 @@ def minhash_many(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     if not texts:
         return np.zeros((0, PERMS), dtype=np.uint64), np.zeros(0, dtype=np.intp)
     codes, lengths = _normalised_codes(texts)
-    keys, rows = _shingle_keys(codes)
+    keys, rows = _shingle_keys(codes, lengths)
     h = _mix(keys)
     mins = np.full(len(texts) * PERMS, _EMPTY, dtype=np.uint64)
-    np.minimum.at(mins, rows.astype(np.intp) * PERMS + (h >> _BIN_SHIFT).astype(np.intp), h & _MASK32)
+    np.minimum.at(mins, rows * PERMS + (h >> _BIN_SHIFT).astype(np.intp), h & _MASK32)
     return _densify(mins.reshape(len(texts), PERMS)), lengths
 
 
@@ -187,14 +199,17 @@ def stored_values(mhs: np.ndarray) -> np.ndarray:
     return (_mix(mhs) >> _TOP_BYTE).astype(np.uint8)
 
 
-def signatures_of(mhs: np.ndarray, sizes: np.ndarray | list[int] | None = None) -> list[str]:
+def signatures_of(
+    mhs: np.ndarray, sizes: np.ndarray | list[int] | None = None, stored: np.ndarray | None = None
+) -> list[str]:
     """The stored form of MinHash rows: each text's shingle count (4 hex digits; 0 when not given, which
-    turns the containment rule off for that event) and its 128 stored values (256 hex digits)."""
+    turns the containment rule off for that event) and its 128 stored values (256 hex digits; ``stored``
+    when the caller has computed them)."""
     n = len(mhs)
     packed = np.empty((n, 2 + PERMS), dtype=np.uint8)
     count = np.clip(np.asarray(sizes if sizes is not None else np.zeros(n), dtype=np.int64), 0, 0xFFFF)
     packed[:, 0], packed[:, 1] = count >> 8, count & 0xFF
-    packed[:, 2:] = stored_values(mhs)
+    packed[:, 2:] = stored_values(mhs) if stored is None else stored
     text = packed.tobytes().hex()
     return [text[i : i + SIGNATURE_CHARS] for i in range(0, n * SIGNATURE_CHARS, SIGNATURE_CHARS)]
 
@@ -224,11 +239,6 @@ def _band_key_array(values: np.ndarray) -> np.ndarray:
     for r in range(1, ROWS):
         key = (key ^ v[:, :, r]) * np.uint64(0xBF58476D1CE4E5B9)
     return key ^ (key >> np.uint64(31))
-
-
-def _band_keys(mhs: np.ndarray) -> list[list[int]]:
-    """The in-process band keys of full MinHash rows, as Python ints for dict lookups."""
-    return _band_key_array(mhs).tolist()
 
 
 def _stored_band_keys(values: np.ndarray) -> np.ndarray:
@@ -281,6 +291,43 @@ def event_id_for(post_id: str) -> str:
     return hashlib.sha256(f"event:{post_id}".encode()).hexdigest()[:16]
 
 
+def _accepted(j: np.ndarray, a: np.ndarray, b: np.ndarray, threshold: float) -> np.ndarray:
+    """Which estimated similarities make the same story: Jaccard ≥ threshold, or one text mostly contained
+    in the other (a repost with a comment and the poster's own lines): containment ≥ CONTAINED at a
+    Jaccard of at least LOOSE. ``a`` and ``b`` are the two texts' shingle counts."""
+    shared = j / (1.0 + j) * (a + b)
+    return (j >= threshold) | ((j >= LOOSE) & (shared >= CONTAINED * np.maximum(1, np.minimum(a, b))))
+
+
+def _top_pairs(post: np.ndarray, cand: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (post, candidate) pairs from LSH hits, keeping per post the ``limit`` candidates that share
+    the most bands with it (ties: the lower candidate number, i.e. indexed or loaded first): band agreement
+    already ranks similarity, so only those are verified. Returned grouped by post, best ranked first.
+    Two sorts of one integer key each (post numbers below 2**23, candidates below 2**32)."""
+    pair = np.sort(post.astype(np.int64) << 32 | cand.astype(np.int64))
+    last = np.flatnonzero(np.concatenate([pair[1:] != pair[:-1], [True]]))
+    counts = np.diff(last, prepend=-1)
+    pair = pair[last]
+    p = pair >> 32
+    # per post, most shared bands first: post, then (BANDS - shared bands), then candidate
+    ranked = np.sort(p << 40 | (BANDS - np.minimum(counts, BANDS)) << 32 | (pair & 0xFFFFFFFF))
+    p = ranked >> 40
+    keep = ranked[np.arange(len(p)) - np.searchsorted(p, p) < limit]
+    return keep >> 40, keep & 0xFFFFFFFF
+
+
+def _accepted_lists(n: int, post: np.ndarray, cand: np.ndarray, sims: np.ndarray, ok: np.ndarray) -> list[list]:
+    """Per post of the batch, its accepted candidates as (similarity, candidate), most similar first
+    (ties: in the order given)."""
+    out: list[list] = [[] for _ in range(n)]
+    if ok.any():
+        post, cand, sims = post[ok], cand[ok], sims[ok]
+        order = np.lexsort((np.arange(len(post)), -sims, post))
+        for p, j, c in zip(post[order].tolist(), sims[order].tolist(), cand[order].tolist(), strict=True):
+            out[p].append((j, c))
+    return out
+
+
 @dataclass
 class EventAssignment:
     event_id: str
@@ -289,14 +336,26 @@ class EventAssignment:
 
 
 class EventGrouper:
-    """Assigns posts to events, remembering what it has seen; ``load`` adds recent events from the store."""
+    """Assigns posts to events, remembering what it has seen; ``load`` adds recent events from the store.
+
+    A batch is matched in three vectorised steps before one pass decides post by post: candidates from
+    the posts indexed before the batch (LSH buckets), from earlier posts of the same batch (shared band
+    keys), and from loaded events (sorted band keys); each verified by counting agreeing values, and kept
+    when accepted. The pass only picks, in order, the best accepted candidate that is indexed and not about
+    other schools, so the result is what comparing post by post gives (bar the candidates past MAX_BUCKET
+    of a band within one batch)."""
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD) -> None:
         self.threshold = threshold
-        self._buckets: list[dict[int, list[int]]] = [{} for _ in range(BANDS)]
-        self._mh = np.zeros((1024, PERMS), dtype=np.uint64)  # full MinHash of each indexed post (this process)
-        self._size: list[int] = []  # its number of shingles
-        self._mh_event: list[str] = []
+        # posts indexed in this process: 32 bits of each MinHash value (of a mix of the full value, so the
+        # rotation of a densified bin counts), shingle count and event
+        self._vals = np.zeros((1024, PERMS), dtype=np.uint32)
+        self._sizes = np.zeros(1024, dtype=np.int64)
+        self._idx_event: list[str] = []
+        # LSH buckets: band key (salted per band) -> bucket number; a bucket's first MAX_BUCKET posts
+        self._bucket_of: dict[int, int] = {}
+        self._slots = np.full((1024, MAX_BUCKET), -1, dtype=np.int32)
+        self._fill = np.zeros(1024, dtype=np.int32)
         self._post_event: dict[str, str] = {}
         self._stories: dict[tuple[str, str], tuple[str, datetime]] = {}  # (school, category:topic) -> event, time
         self._event_schools: dict[str, set[str]] = {}  # schools of the analysed posts of each event
@@ -384,133 +443,222 @@ class EventGrouper:
                 return self._post_event[key]
         return None
 
-    def _best_in_process(
-        self, mh: np.ndarray, size: int, keys: list[int], schools: frozenset[str] = frozenset()
-    ) -> tuple[str | None, float]:
-        """The event of the most similar indexed post that counts as the same story, with its similarity.
-        The same words about different schools of ours (one press-release template, one complaint copied
-        for several schools) are different stories: an event about other schools only is no candidate."""
-        found = [hit for hit in map(dict.get, self._buckets, keys) if hit]
-        if not found:
-            return None, 0.0
-        flat = list(chain.from_iterable(found))
-        top = list(set(flat))
-        if len(top) > MAX_VERIFY:
-            # Verify the few posts that share the most bands: band agreement already ranks similarity.
-            # (most_common's order, ties first seen first, by one stable sort instead of a heap.)
-            counts = Counter(flat)
-            top = sorted(counts, key=counts.__getitem__, reverse=True)[:MAX_VERIFY]
-        # agreeing values / PERMS, as mean() gives it (exact: a power of two), without mean()'s overhead
-        # (take: a quarter cheaper than fancy indexing for a few rows)
-        sims = np.add.reduce(self._mh.take(top, axis=0) == mh, axis=1, dtype=np.intp) / PERMS
-        best, best_j = None, 0.0
-        threshold = self.threshold
-        for i, j in zip(top, sims.tolist(), strict=True):
-            if j > best_j and (j >= threshold or self._same_story(j, size, self._size[i])):
-                theirs = self._event_schools.get(self._mh_event[i])
-                if schools and theirs and schools.isdisjoint(theirs):
-                    continue
-                best, best_j = self._mh_event[i], j
-        return best, best_j
+    def _other_schools(self, event_id: str, schools: frozenset[str]) -> bool:
+        """The event is about other schools of ours only: the same words about a different school (one
+        press-release template, one complaint copied for several schools) are a different story."""
+        theirs = self._event_schools.get(event_id)
+        return bool(schools and theirs and schools.isdisjoint(theirs))
 
-    def _same_story(self, j: float, a: int, b: int) -> bool:
-        """Similar enough (Jaccard ≥ threshold), or one text mostly contained in the other (a repost with
-        a comment and the poster's own lines): containment ≥ CONTAINED at a Jaccard of at least LOOSE."""
-        if j >= self.threshold:
-            return True
-        if j < LOOSE:
-            return False
-        shared = j / (1.0 + j) * (a + b)
-        return shared / max(1, min(a, b)) >= CONTAINED
+    def _indexed_candidates(self, rows: np.ndarray, keys: np.ndarray, vals: np.ndarray, sizes: np.ndarray,
+                            n: int) -> tuple[list[list], np.ndarray]:
+        """Accepted posts indexed before this batch, per post (rows: the batch's comparable posts), and
+        which of their band keys hit a full bucket (no later post is kept there)."""
+        full = np.zeros(keys.shape, dtype=bool)
+        if not self._bucket_of:
+            return [[] for _ in range(n)], full
+        flat = keys.ravel().tolist()
+        bucket = np.fromiter(map(self._bucket_of.get, flat, repeat(-1, len(flat))), dtype=np.int64,
+                             count=len(flat)).reshape(keys.shape)
+        hit = bucket >= 0
+        full[hit] = self._fill[bucket[hit]] >= MAX_BUCKET
+        members = self._slots[bucket[hit]]  # (hits, MAX_BUCKET), in band order then bucket order
+        post = np.repeat(rows[np.nonzero(hit)[0]], MAX_BUCKET).reshape(members.shape)[members >= 0]
+        cand = members[members >= 0]
+        if not len(cand):
+            return [[] for _ in range(n)], full
+        post, cand = _top_pairs(post, cand, MAX_VERIFY)
+        sims = np.add.reduce(self._vals[cand] == vals[post], axis=1, dtype=np.intp) / PERMS
+        ok = _accepted(sims, sizes[post], self._sizes[cand], self.threshold)
+        return _accepted_lists(n, post, cand, sims, ok), full
 
-    def _best_loaded(
-        self, values: np.ndarray, band_keys: np.ndarray, size: int, legacy: tuple[int, int] | None,
-        schools: frozenset[str] = frozenset(),
-    ) -> str | None:
-        """The loaded event a post joins: among those sharing an LSH band with it, the most similar that
-        counts as the same story by the in-process rule (and is not about other schools only, when
-        load_stories told their schools); else a pre-0002 event that clears the bar for their number."""
-        if len(self._loaded_ids):
-            left = np.searchsorted(self._loaded_keys, band_keys, side="left").tolist()
-            right = np.searchsorted(self._loaded_keys, band_keys, side="right").tolist()
-            found = [self._loaded_rows[lo : min(hi, lo + MAX_BUCKET)].tolist()
-                     for lo, hi in zip(left, right, strict=True) if hi > lo]
-            if found:
-                top = list(set(chain.from_iterable(found)))
-                if len(top) > MAX_VERIFY:
-                    top = [row for row, _ in Counter(chain.from_iterable(found)).most_common(MAX_VERIFY)]
-                # Unrelated 8-bit values agree once in 256: left in, it lifts the estimate by at most 0.004;
-                # taken out, a pair exactly at the threshold in process would mostly fall below it here.
-                sims = (self._loaded_values[top] == values).mean(axis=1).tolist()
-                best, best_j = None, 0.0
-                for row, j in zip(top, sims, strict=True):
-                    if j > best_j and self._same_story(j, size, int(self._loaded_size[row]) or size):
-                        event_id = self._loaded_ids[row]
-                        theirs = self._event_schools.get(event_id)
-                        if schools and theirs and schools.isdisjoint(theirs):
-                            continue
-                        best, best_j = event_id, j
-                if best is not None:
-                    return best
-        if not self._legacy_ids or legacy is None:
-            return None
+    def _batch_candidates(self, rows: np.ndarray, keys: np.ndarray, open_: np.ndarray, vals: np.ndarray,
+                          sizes: np.ndarray, step: np.ndarray, n: int) -> list[list]:
+        """Accepted earlier posts of the same batch (``step``: each post's place in the order of
+        assignment), per post: those sharing a band key with it among the key's first MAX_BUCKET posts
+        of the batch, where the bucket before the batch was not full (``open_``). The pass then keeps
+        those that were indexed."""
+        out: list[list] = [[] for _ in range(n)]
+        key = keys[open_]
+        when = np.broadcast_to(step[rows][:, None], keys.shape)[open_]
+        if len(key) < 2:
+            return out
+        order = np.lexsort((when, key))
+        key, who = key[order], np.broadcast_to(rows[:, None], keys.shape)[open_][order]
+        at = np.arange(len(key))
+        start = np.maximum.accumulate(np.where(np.concatenate([[True], key[1:] != key[:-1]]), at, 0))
+        rank = at - start
+        later: list[np.ndarray] = []
+        earlier: list[np.ndarray] = []
+        for t in range(MAX_BUCKET):
+            sel = np.flatnonzero(rank > t)
+            if not len(sel):
+                break
+            later.append(who[sel])
+            earlier.append(who[start[sel] + t])
+        if not later:
+            return out
+        pair = np.unique(np.concatenate(later).astype(np.int64) << 32 | np.concatenate(earlier))
+        post, cand = pair >> 32, pair & 0xFFFFFFFF
+        sims = np.add.reduce(vals[cand] == vals[post], axis=1, dtype=np.intp) / PERMS
+        ok = _accepted(sims, sizes[post], sizes[cand], self.threshold)
+        return _accepted_lists(n, post, cand, sims, ok)
+
+    def _loaded_candidates(self, rows: np.ndarray, stored: np.ndarray, sizes: np.ndarray, n: int) -> list[list]:
+        """Accepted loaded events, per post: among those sharing an LSH band (up to MAX_BUCKET per band
+        key), the MAX_VERIFY sharing the most bands, compared on their stored 8-bit values (unrelated
+        values agree once in 256: left in, it lifts the estimate by at most 0.004; taken out, a pair exactly
+        at the threshold in process would mostly fall below it here). A stored count of 0 (unknown)
+        counts as the post's own for the containment rule."""
+        if not len(self._loaded_ids) or not len(rows):
+            return [[] for _ in range(n)]
+        keys = _stored_band_keys(stored[rows]).ravel()
+        left = np.searchsorted(self._loaded_keys, keys, side="left")
+        right = np.searchsorted(self._loaded_keys, keys, side="right")
+        lens = np.minimum(right - left, MAX_BUCKET)
+        total = int(lens.sum())
+        if not total:
+            return [[] for _ in range(n)]
+        post = np.repeat(np.repeat(rows, BANDS), lens)
+        offset = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(left, lens)
+        post, cand = _top_pairs(post, self._loaded_rows[offset], MAX_VERIFY)
+        sims = np.add.reduce(self._loaded_values[cand] == stored[post], axis=1, dtype=np.intp) / PERMS
+        theirs = self._loaded_size[cand]
+        ok = _accepted(sims, sizes[post], np.where(theirs > 0, theirs, sizes[post]), self.threshold)
+        return _accepted_lists(n, post, cand, sims, ok)
+
+    def _legacy_event(self, legacy: tuple[int, int], schools: frozenset[str]) -> str | None:
+        """A pre-0002 event that clears the bar for their number (compared with every one of them)."""
         hi, lo = legacy
         agreeing = _agreeing(self._legacy_hi ^ np.uint64(hi)) + _agreeing(self._legacy_lo ^ np.uint64(lo))
         i = int(np.argmax(agreeing))
-        if int(agreeing[i]) < self._legacy_bar:
+        if int(agreeing[i]) < self._legacy_bar or self._other_schools(self._legacy_ids[i], schools):
             return None
-        theirs = self._event_schools.get(self._legacy_ids[i])
-        return None if schools and theirs and schools.isdisjoint(theirs) else self._legacy_ids[i]
+        return self._legacy_ids[i]
 
-    def _index(self, mh: np.ndarray, size: int, keys: list[int], event_id: str) -> None:
-        idx = len(self._size)
-        if idx == len(self._mh):
-            self._mh = np.concatenate([self._mh, np.zeros_like(self._mh)])
-        self._mh[idx] = mh
-        self._size.append(size)
-        self._mh_event.append(event_id)
-        for band, key in zip(self._buckets, keys, strict=True):
-            bucket = band.get(key)
-            if bucket is None:
-                band[key] = [idx]
-            # A crowded bucket is a common phrase, not a story: enough members already stand for it.
-            elif len(bucket) < MAX_BUCKET:
-                bucket.append(idx)
+    def _index_batch(self, rows: list[int], keys: np.ndarray, vals: np.ndarray, sizes: np.ndarray,
+                     events: list[str]) -> None:
+        """Index the batch's posts ``rows`` (in the order they were indexed): their values, and a place in
+        each of their LSH buckets while it holds fewer than MAX_BUCKET posts (a crowded bucket is a common
+        phrase, not a story: enough members already stand for it)."""
+        first = len(self._idx_event)
+        need = first + len(rows)
+        if need > len(self._vals):
+            grow = max(need, 2 * len(self._vals))
+            self._vals = np.concatenate([self._vals, np.zeros((grow - len(self._vals), PERMS), dtype=np.uint32)])
+            self._sizes = np.concatenate([self._sizes, np.zeros(grow - len(self._sizes), dtype=np.int64)])
+        self._vals[first:need] = vals[rows]
+        self._sizes[first:need] = sizes[rows]
+        self._idx_event.extend(events)
+        flat = keys[rows].ravel()
+        keys_list = flat.tolist()
+        bucket = np.fromiter(map(self._bucket_of.get, keys_list, repeat(-1, len(keys_list))), dtype=np.int64,
+                             count=len(keys_list))
+        new = np.flatnonzero(bucket < 0)
+        if len(new):
+            # new keys numbered in order of first appearance (a key new to the index may recur in the batch)
+            fresh, at, inverse = np.unique(flat[new], return_index=True, return_inverse=True)
+            number = np.empty(len(fresh), dtype=np.int64)
+            number[np.argsort(at, kind="stable")] = len(self._bucket_of) + np.arange(len(fresh))
+            self._bucket_of.update(zip(fresh.tolist(), number.tolist(), strict=True))
+            bucket[new] = number[inverse]
+            if len(self._bucket_of) > len(self._fill):
+                grow = max(len(self._bucket_of), 2 * len(self._fill))
+                self._slots = np.concatenate(
+                    [self._slots, np.full((grow - len(self._slots), MAX_BUCKET), -1, dtype=np.int32)])
+                self._fill = np.concatenate([self._fill, np.zeros(grow - len(self._fill), dtype=np.int32)])
+        member = np.repeat(np.arange(first, need, dtype=np.int32), BANDS)
+        order = np.argsort(bucket, kind="stable")
+        bucket, member = bucket[order], member[order]
+        at = np.arange(len(bucket))
+        start = np.maximum.accumulate(np.where(np.concatenate([[True], bucket[1:] != bucket[:-1]]), at, 0))
+        place = self._fill[bucket] + (at - start)
+        keep = place < MAX_BUCKET
+        self._slots[bucket[keep], place[keep]] = member[keep]
+        np.maximum.at(self._fill, bucket[keep], place[keep].astype(np.int32) + 1)
 
     def assign(self, post: Post, analysis: Analysis | None = None) -> EventAssignment:
         return self.assign_many([post], None if analysis is None else [analysis])[0]
 
     def assign_many(self, posts: list[Post], analyses: list[Analysis] | None = None) -> list[EventAssignment]:
-        """Assignments in input order; MinHash is batched, and a thread or retweeted original in the batch
-        is assigned before the posts that refer to it. ``analyses`` (same order), when given, keep stories
-        of different schools apart and let sensitive posts about one school and topic join up."""
+        """Assignments in input order; MinHash and candidate search are batched, and a thread or retweeted
+        original in the batch is assigned before the posts that refer to it. ``analyses`` (same order),
+        when given, keep stories of different schools apart and let sensitive posts about one school and
+        topic join up."""
         if not posts:
             return []
-        if analyses is None:
-            analyses_: list[Analysis | None] = [None] * len(posts)
-        else:
-            analyses_ = list(analyses)
+        n = len(posts)
+        analyses_: list[Analysis | None] = [None] * n if analyses is None else list(analyses)
         mhs, lengths = minhash_many([p.text() for p in posts])
-        comparable = (lengths >= MIN_CHARS).tolist()
-        short = [i for i, ok in enumerate(comparable) if not ok]
+        comparable = lengths >= MIN_CHARS
+        short = np.flatnonzero(~comparable).tolist()
         if short:
             # Short texts get a signature of their own (text plus post id): nothing will match it later.
             mhs[short] = minhash_many([f"{posts[i].text()} {posts[i].id}" for i in short])[0]
         sizes = np.maximum(0, lengths - SHINGLE + 1)
-        values = stored_values(mhs)
-        sigs = signatures_of(mhs, sizes)
-        keys = _band_keys(mhs)
-        stored_keys = _stored_band_keys(values)
-        legacy: list[tuple[int, int] | None] = [None] * len(posts)
+        mixed = _mix(mhs)
+        stored = (mixed >> _TOP_BYTE).astype(np.uint8)
+        vals = (mixed >> np.uint64(32)).astype(np.uint32)
+        sigs = signatures_of(mhs, sizes, stored)
+        order = self._parents_first(posts)
+        step = np.empty(n, dtype=np.int64)
+        step[order] = np.arange(n)
+        rows = np.flatnonzero(comparable)
+        keys = _band_key_array(mhs[rows]) + _BAND_SALT
+        indexed, full = self._indexed_candidates(rows, keys, vals, sizes, n)
+        in_batch = self._batch_candidates(rows, keys, ~full, vals, sizes, step, n)
+        loaded = self._loaded_candidates(rows, stored, sizes, n)
+        legacy: list[tuple[int, int] | None] = [None] * n
         if self._legacy_ids:
             hi, lo = _legacy_words(mhs)
             legacy = list(zip(hi.tolist(), lo.tolist(), strict=True))
-        out: list[EventAssignment | None] = [None] * len(posts)
-        for i in self._parents_first(posts):
-            out[i] = self._assign(
-                posts[i], mhs[i], sigs[i], keys[i], int(sizes[i]), comparable[i], analyses_[i],
-                (values[i], stored_keys[i], legacy[i]),
-            )
+        batch_index = [-1] * n  # index number of the batch's posts indexed so far
+        to_index: list[int] = []
+        index_events: list[str] = []
+        comparable_ = comparable.tolist()
+        out: list[EventAssignment | None] = [None] * n
+        for i in order:
+            post, analysis = posts[i], analyses_[i]
+            known = self._post_event.get(post.id)
+            if known is not None:  # the same post again: the same answer
+                out[i] = EventAssignment(known, sigs[i], False)
+                continue
+            event_id = self._linked_event(post)
+            index = False
+            if event_id is None and comparable_[i]:
+                schools = frozenset(analysis.schools) if analysis is not None else frozenset()
+                best, best_j = None, 0.0
+                for j, c in indexed[i]:
+                    if not self._other_schools(self._idx_event[c], schools):
+                        best, best_j = self._idx_event[c], j
+                        break
+                for j, c in in_batch[i]:
+                    if j <= best_j:
+                        break
+                    if batch_index[c] >= 0 and not self._other_schools(index_events[batch_index[c]], schools):
+                        best, best_j = index_events[batch_index[c]], j
+                        break
+                if best is None:
+                    for _, c in loaded[i]:
+                        if not self._other_schools(self._loaded_ids[c], schools):
+                            event_id = self._loaded_ids[c]
+                            break
+                    if event_id is None and legacy[i] is not None:
+                        event_id = self._legacy_event(legacy[i], schools)  # type: ignore[arg-type]
+                else:
+                    event_id = best
+                # Indexed: an event's first post, and members that are close but not copies. A near-copy adds
+                # nothing; a loose member would let the event creep, post by post, into other stories.
+                index = event_id is None or (event_id == best and STRONG <= best_j < REDUNDANT)
+            event_id, is_new = self._conclude(post, analysis, event_id)
+            if index:
+                batch_index[i] = len(to_index)
+                to_index.append(i)
+                index_events.append(event_id)
+            out[i] = EventAssignment(event_id, sigs[i], is_new)
+        if to_index:
+            # rows of ``keys`` are the comparable posts; indexed posts are comparable
+            where = np.searchsorted(rows, to_index)
+            self._index_batch(where.tolist(), keys, vals[rows], sizes[rows], index_events)
         return [a for a in out if a is not None]
 
     @staticmethod
@@ -543,30 +691,15 @@ class EventGrouper:
                 best = (hit[1], hit[0])
         return best[1] if best else None
 
-    def _assign(
-        self, post: Post, mh: np.ndarray, signature: str, keys: list[int], size: int, comparable: bool,
-        analysis: Analysis | None, stored: tuple[np.ndarray, np.ndarray, tuple[int, int] | None],
-    ) -> EventAssignment:
-        known = self._post_event.get(post.id)
-        if known is not None:  # the same post again: the same answer
-            return EventAssignment(known, signature, False)
-        event_id = self._linked_event(post)
-        index = False
-        if event_id is None and comparable:
-            schools = frozenset(analysis.schools) if analysis is not None else frozenset()
-            best, best_j = self._best_in_process(mh, size, keys, schools)
-            event_id = best if best is not None else self._best_loaded(*stored[:2], size, stored[2], schools)
-            # Indexed: an event's first post, and members that are close but not copies. A near-copy adds
-            # nothing; a loose member would let the event creep, post by post, into other stories.
-            index = event_id is None or (event_id == best and STRONG <= best_j < REDUNDANT)
+    def _conclude(self, post: Post, analysis: Analysis | None, event_id: str | None) -> tuple[str, bool]:
+        """The post's event (a story of its school, category and topic when nothing matched, else a new
+        one), remembered with the schools and stories it brings."""
         story_keys = self._story_keys(analysis)
         when = post.published_at or post.crawled_at
         if event_id is None and story_keys:
             event_id = self._story_event(story_keys, when)
         is_new = event_id is None
         event_id = event_id or event_id_for(post.id)
-        if index:
-            self._index(mh, size, keys, event_id)
         self._post_event[post.id] = event_id
         if analysis is not None and analysis.schools:
             self._event_schools.setdefault(event_id, set()).update(analysis.schools)
@@ -574,4 +707,4 @@ class EventGrouper:
             last = self._stories.get(key)
             if last is None or last[1] <= when or last[0] == event_id:
                 self._stories[key] = (event_id, when if last is None else max(when, last[1]))
-        return EventAssignment(event_id, signature, is_new)
+        return event_id, is_new
