@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
-from scrapy.http import HtmlResponse, Request
+from scrapy.http import HtmlResponse, Request, TextResponse
 from scrapy.utils.test import get_crawler
 
 from crawler.middlewares.cache import SafeFilesystemCacheStorage
 from crawler.spiders.rss import RssSpider
 
 
-def _storage(tmp_path: Path) -> tuple[SafeFilesystemCacheStorage, RssSpider]:
-    crawler = get_crawler(RssSpider, {"HTTPCACHE_DIR": str(tmp_path), "HTTPCACHE_GZIP": True})
+def _storage(tmp_path: Path, **settings: object) -> tuple[SafeFilesystemCacheStorage, RssSpider]:
+    crawler = get_crawler(RssSpider, {"HTTPCACHE_DIR": str(tmp_path), "HTTPCACHE_GZIP": True, **settings})
     spider = RssSpider(source="x")
     spider.crawler = crawler
     storage = SafeFilesystemCacheStorage(crawler.settings)
@@ -24,23 +26,53 @@ def test_entries_are_written_whole_and_replaced_whole(tmp_path: Path) -> None:
     storage, spider = _storage(tmp_path)
     request = Request("http://127.0.0.1/news/1.html")
     for body in (b"<html>first</html>", b"<html>second</html>"):
-        storage.store_response(spider, request, HtmlResponse(request.url, body=body, headers={"ETag": '"e"'}))
+        response = HtmlResponse("http://127.0.0.1/news/1.html?r", status=200, body=body,
+                                headers={"ETag": '"e"', "Set-Cookie": ["a=1", "b=2"]})
+        storage.store_response(spider, request, response)
         got = storage.retrieve_response(spider, request)
-        assert got is not None and got.body == body and got.headers[b"ETag"] == b'"e"'
-    entry = Path(storage._get_request_path(spider, request))
-    assert sorted(p.name for p in entry.parent.iterdir()) == [entry.name]  # no temporary or old folders left
+        assert got is not None and got.body == body and got.status == 200 and got.url == response.url
+        assert isinstance(got, HtmlResponse)
+        assert got.headers[b"ETag"] == b'"e"' and got.headers.getlist(b"Set-Cookie") == [b"a=1", b"b=2"]
+        assert request.meta["cache_timestamp"] > 0
+    entry = storage.entry_path(spider, request)
+    assert sorted(p.name for p in entry.parent.iterdir()) == [entry.name]  # no temporary files left
+
+
+def test_uncompressed_entries_and_other_response_classes(tmp_path: Path) -> None:
+    storage, spider = _storage(tmp_path, HTTPCACHE_GZIP=False)
+    request = Request("http://127.0.0.1/weibo/api?page=1")
+    body = '{"ok": 1, "text": "示例县"}'.encode()
+    storage.store_response(spider, request, TextResponse(request.url, body=body, encoding="utf-8"))
+    got = storage.retrieve_response(spider, request)
+    assert isinstance(got, TextResponse) and got.text == '{"ok": 1, "text": "示例县"}'
 
 
 def test_entries_damaged_by_a_kill_are_treated_as_absent(tmp_path: Path) -> None:
     storage, spider = _storage(tmp_path)
     request = Request("http://127.0.0.1/tieba/p/1")
     storage.store_response(spider, request, HtmlResponse(request.url, body=b"<html>thread</html>"))
-    entry = Path(storage._get_request_path(spider, request))
-    (entry / "response_body").write_bytes(b"")  # what a kill before the first write of the body leaves
+    entry = storage.entry_path(spider, request)
+    whole = entry.read_bytes()
+    for damaged in (b"", whole[:1], whole[: len(whole) // 2], b"Zgarbage", b"P\x80\x05garbage", b"<html>"):
+        entry.write_bytes(damaged)
+        assert storage.retrieve_response(spider, request) is None
+    # An empty 200 body is never worth revalidating either.
+    storage.store_response(spider, request, HtmlResponse(request.url, body=b""))
     assert storage.retrieve_response(spider, request) is None
-    (entry / "response_body").write_bytes(b"\x1f\x8b\x08\x00")  # a gzip stream cut short
+
+
+def test_expired_and_legacy_entries(tmp_path: Path) -> None:
+    storage, spider = _storage(tmp_path, HTTPCACHE_EXPIRATION_SECS=60)
+    request = Request("http://127.0.0.1/bbs/forum.php?mod=viewthread&tid=1")
+    entry = storage.entry_path(spider, request)
+    legacy = entry.with_suffix("")  # Scrapy's folder layout, as an older version wrote it
+    legacy.mkdir(parents=True)
+    (legacy / "response_body").write_bytes(b"old")
     assert storage.retrieve_response(spider, request) is None
-    (entry / "response_body").write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xffgarbage")  # not deflate
-    assert storage.retrieve_response(spider, request) is None
-    (entry / "pickled_meta").write_bytes(b"\x1f\x8b")  # meta cut short
+    storage.store_response(spider, request, HtmlResponse(request.url, body=b"<html>new</html>"))
+    assert not legacy.exists()
+    got = storage.retrieve_response(spider, request)
+    assert got is not None and got.body == b"<html>new</html>"
+    old = time.time() - 120
+    os.utime(entry, (old, old))
     assert storage.retrieve_response(spider, request) is None
