@@ -45,7 +45,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from itertools import repeat
 
 import numpy as np
 
@@ -141,10 +140,10 @@ def _mix(key: np.ndarray) -> np.ndarray:
 def _shingle_keys(codes: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every character 3-gram of every text as one exact 63-bit key (code points are below 2**21),
     with the index of its text, from the 0-separated normalised code points."""
+    z = codes == 0
+    keep = ~(z[:-2] | z[1:-1] | z[2:])  # no separator inside
     c = codes.astype(np.uint64)
-    a, b, d = c[:-2], c[1:-1], c[2:]
-    keep = np.minimum(np.minimum(a, b), d) != 0
-    keys = (a << np.uint64(42)) | (b << np.uint64(21)) | d
+    keys = (c[:-2] << np.uint64(42)) | (c[1:-1] << np.uint64(21)) | c[2:]
     rows = np.repeat(np.arange(len(lengths)), np.maximum(lengths - (SHINGLE - 1), 0))
     return keys[keep], rows
 
@@ -291,44 +290,137 @@ def event_id_for(post_id: str) -> str:
     return hashlib.sha256(f"event:{post_id}".encode()).hexdigest()[:16]
 
 
-def _accepted(j: np.ndarray, a: np.ndarray, b: np.ndarray, threshold: float) -> np.ndarray:
-    """Which estimated similarities make the same story: Jaccard ≥ threshold, or one text mostly contained
-    in the other (a repost with a comment and the poster's own lines): containment ≥ CONTAINED at a
-    Jaccard of at least LOOSE. ``a`` and ``b`` are the two texts' shingle counts."""
+def _accepted(count: np.ndarray, a: np.ndarray, b: np.ndarray, threshold: float) -> np.ndarray:
+    """Which numbers of agreeing values (of PERMS) make the same story: estimated Jaccard ≥ threshold, or
+    one text mostly contained in the other (a repost with a comment and the poster's own lines):
+    containment ≥ CONTAINED at a Jaccard of at least LOOSE. ``a`` and ``b`` are the texts' shingle counts."""
+    j = count / PERMS
     shared = j / (1.0 + j) * (a + b)
     return (j >= threshold) | ((j >= LOOSE) & (shared >= CONTAINED * np.maximum(1, np.minimum(a, b))))
+
+
+def _agreeing_values(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per row, how many of the PERMS values agree: the comparison's bytes read 8 at a time and their
+    bits counted (a third of the time of summing booleans)."""
+    equal = np.ascontiguousarray(a == b)
+    return np.add.reduce(np.bitwise_count(equal.view(np.uint64)), axis=1, dtype=np.intp)
+
+
+def _rank_in_runs(values: np.ndarray) -> np.ndarray:
+    """For a sorted array, each element's place in its run of equal values (0 for the first)."""
+    at = np.arange(len(values))
+    starts = np.concatenate([[True], values[1:] != values[:-1]])
+    return at - np.maximum.accumulate(np.where(starts, at, 0))
+
+
+def _distinct_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted array and how often each occurs."""
+    last = np.flatnonzero(np.concatenate([values[1:] != values[:-1], [True]]))
+    return values[last], np.diff(last, prepend=-1)
 
 
 def _top_pairs(post: np.ndarray, cand: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (post, candidate) pairs from LSH hits, keeping per post the ``limit`` candidates that share
     the most bands with it (ties: the lower candidate number, i.e. indexed or loaded first): band agreement
     already ranks similarity, so only those are verified. Returned grouped by post, best ranked first.
-    Two sorts of one integer key each (post numbers below 2**23, candidates below 2**32)."""
-    pair = np.sort(post.astype(np.int64) << 32 | cand.astype(np.int64))
-    last = np.flatnonzero(np.concatenate([pair[1:] != pair[:-1], [True]]))
-    counts = np.diff(last, prepend=-1)
-    pair = pair[last]
+    Sorts of one packed integer each (post numbers below 2**23, candidates below 2**32): np.sort of
+    int64 is many times faster than np.unique, lexsort or a stable argsort."""
+    pair, counts = _distinct_counts(np.sort(post.astype(np.int64) << 32 | cand.astype(np.int64)))
     p = pair >> 32
+    if not len(p) or int(_rank_in_runs(p).max()) < limit:
+        return p, pair & 0xFFFFFFFF
     # per post, most shared bands first: post, then (BANDS - shared bands), then candidate
     ranked = np.sort(p << 40 | (BANDS - np.minimum(counts, BANDS)) << 32 | (pair & 0xFFFFFFFF))
-    p = ranked >> 40
-    keep = ranked[np.arange(len(p)) - np.searchsorted(p, p) < limit]
+    keep = ranked[_rank_in_runs(ranked >> 40) < limit]
     return keep >> 40, keep & 0xFFFFFFFF
 
 
-def _accepted_lists(n: int, post: np.ndarray, cand: np.ndarray, sims: np.ndarray, ok: np.ndarray) -> list[list]:
+def _accepted_lists(n: int, post: np.ndarray, cand: np.ndarray, count: np.ndarray, ok: np.ndarray) -> list[list]:
     """Per post of the batch, its accepted candidates as (similarity, candidate), most similar first
     (ties: in the order given)."""
     out: list[list] = [[] for _ in range(n)]
     if ok.any():
-        post, cand, sims = post[ok], cand[ok], sims[ok]
-        order = np.lexsort((np.arange(len(post)), -sims, post))
-        for p, j, c in zip(post[order].tolist(), sims[order].tolist(), cand[order].tolist(), strict=True):
+        at = np.flatnonzero(ok)
+        key = np.sort(post[at].astype(np.int64) << 40 | (PERMS - count[at]).astype(np.int64) << 24 | np.arange(len(at)))
+        at = at[key & 0xFFFFFF]
+        for p, j, c in zip(post[at].tolist(), (count[at] / PERMS).tolist(), cand[at].tolist(), strict=True):
             out[p].append((j, c))
     return out
 
 
-@dataclass
+class _KeyTable:
+    """A hash table from 64-bit keys to consecutive numbers (0, 1, 2, … in order of insertion), looked up
+    and filled for a whole array of keys at once (open addressing, linear probing, at most half full).
+    A dict costs a Python int and a call per key: for the 20 band keys of every post of a batch that was
+    a tenth of the grouping time. A slot is empty while its number is -1."""
+
+    def __init__(self, capacity: int = 1 << 12) -> None:
+        self._keys = np.zeros(capacity, dtype=np.uint64)
+        self._values = np.full(capacity, -1, dtype=np.int64)
+        self._shift = np.uint64(64 - (capacity.bit_length() - 1))
+        self.size = 0
+
+    def _slots(self, keys: np.ndarray) -> np.ndarray:
+        return ((keys * np.uint64(0x9E3779B97F4A7C15)) >> self._shift).astype(np.int64)
+
+    def get(self, keys: np.ndarray) -> np.ndarray:
+        """The number of each key, -1 where absent."""
+        out = np.full(len(keys), -1, dtype=np.int64)
+        todo = np.arange(len(keys))
+        slot = self._slots(keys)
+        mask = len(self._keys) - 1
+        while len(todo):
+            number = self._values[slot]
+            hit = (self._keys[slot] == keys[todo]) & (number >= 0)
+            out[todo[hit]] = number[hit]
+            more = ~hit & (number >= 0)  # an empty slot ends the probe: absent
+            todo, slot = todo[more], (slot[more] + 1) & mask
+        return out
+
+    def add(self, keys: np.ndarray) -> np.ndarray:
+        """Numbers for keys; absent ones get the next numbers (in the order of their values)."""
+        numbers = self.get(keys)
+        new = np.flatnonzero(numbers < 0)
+        if not len(new):
+            return numbers
+        fresh, _ = _distinct_counts(np.sort(keys[new]))
+        number = self.size + np.arange(len(fresh))
+        if 2 * (self.size + len(fresh)) > len(self._keys):
+            self._grow(2 * (self.size + len(fresh)))
+        self._put(fresh, number)
+        self.size += len(fresh)
+        numbers[new] = number[np.searchsorted(fresh, keys[new])]
+        return numbers
+
+    def _put(self, keys: np.ndarray, numbers: np.ndarray) -> None:
+        """Place distinct keys that are not in the table."""
+        slot = self._slots(keys)
+        mask = len(self._keys) - 1
+        while len(keys):
+            free = self._values[slot] < 0
+            # several keys may aim at one free slot: all write, one stays, and it is read back
+            self._keys[slot[free]] = keys[free]
+            won = free & (self._keys[slot] == keys)
+            self._values[slot[won]] = numbers[won]
+            # the others' slots are taken now: they probe on
+            keys, numbers, slot = keys[~won], numbers[~won], (slot[~won] + 1) & mask
+
+    def _grow(self, need: int) -> None:
+        capacity = len(self._keys)
+        while capacity < need:
+            capacity *= 2
+        used = self._values >= 0
+        keys, values = self._keys[used], self._values[used]
+        self._keys = np.zeros(capacity, dtype=np.uint64)
+        self._values = np.full(capacity, -1, dtype=np.int64)
+        self._shift = np.uint64(64 - (capacity.bit_length() - 1))
+        self._put(keys, values)
+
+
+_NO_SCHOOLS: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
 class EventAssignment:
     event_id: str
     signature: str
@@ -353,7 +445,7 @@ class EventGrouper:
         self._sizes = np.zeros(1024, dtype=np.int64)
         self._idx_event: list[str] = []
         # LSH buckets: band key (salted per band) -> bucket number; a bucket's first MAX_BUCKET posts
-        self._bucket_of: dict[int, int] = {}
+        self._buckets = _KeyTable()
         self._slots = np.full((1024, MAX_BUCKET), -1, dtype=np.int32)
         self._fill = np.zeros(1024, dtype=np.int32)
         self._post_event: dict[str, str] = {}
@@ -454,11 +546,9 @@ class EventGrouper:
         """Accepted posts indexed before this batch, per post (rows: the batch's comparable posts), and
         which of their band keys hit a full bucket (no later post is kept there)."""
         full = np.zeros(keys.shape, dtype=bool)
-        if not self._bucket_of:
+        if not self._buckets.size:
             return [[] for _ in range(n)], full
-        flat = keys.ravel().tolist()
-        bucket = np.fromiter(map(self._bucket_of.get, flat, repeat(-1, len(flat))), dtype=np.int64,
-                             count=len(flat)).reshape(keys.shape)
+        bucket = self._buckets.get(keys.ravel()).reshape(keys.shape)
         hit = bucket >= 0
         full[hit] = self._fill[bucket[hit]] >= MAX_BUCKET
         members = self._slots[bucket[hit]]  # (hits, MAX_BUCKET), in band order then bucket order
@@ -467,9 +557,9 @@ class EventGrouper:
         if not len(cand):
             return [[] for _ in range(n)], full
         post, cand = _top_pairs(post, cand, MAX_VERIFY)
-        sims = np.add.reduce(self._vals[cand] == vals[post], axis=1, dtype=np.intp) / PERMS
-        ok = _accepted(sims, sizes[post], self._sizes[cand], self.threshold)
-        return _accepted_lists(n, post, cand, sims, ok), full
+        agree = _agreeing_values(self._vals[cand], vals[post])
+        ok = _accepted(agree, sizes[post], self._sizes[cand], self.threshold)
+        return _accepted_lists(n, post, cand, agree, ok), full
 
     def _batch_candidates(self, rows: np.ndarray, keys: np.ndarray, open_: np.ndarray, vals: np.ndarray,
                           sizes: np.ndarray, step: np.ndarray, n: int) -> list[list]:
@@ -478,15 +568,17 @@ class EventGrouper:
         of the batch, where the bucket before the batch was not full (``open_``). The pass then keeps
         those that were indexed."""
         out: list[list] = [[] for _ in range(n)]
-        key = keys[open_]
-        when = np.broadcast_to(step[rows][:, None], keys.shape)[open_]
-        if len(key) < 2:
+        if len(rows) < 2:
             return out
-        order = np.lexsort((when, key))
-        key, who = key[order], np.broadcast_to(rows[:, None], keys.shape)[open_][order]
-        at = np.arange(len(key))
-        start = np.maximum.accumulate(np.where(np.concatenate([[True], key[1:] != key[:-1]]), at, 0))
-        rank = at - start
+        # one sort of the band keys with each post's step packed into their low bits: grouped by key, in
+        # order of assignment within a key (two keys that differ only in those bits group as one, which
+        # only adds candidates, all verified)
+        bits = np.uint64(max(1, (n - 1).bit_length()))
+        packed = np.sort((keys[open_] >> bits << bits) | np.broadcast_to(step[rows][:, None], keys.shape)[open_]
+                         .astype(np.uint64))
+        who = np.argsort(step)[(packed & ((np.uint64(1) << bits) - np.uint64(1))).astype(np.intp)]
+        rank = _rank_in_runs(packed >> bits)
+        start = np.arange(len(rank)) - rank
         later: list[np.ndarray] = []
         earlier: list[np.ndarray] = []
         for t in range(MAX_BUCKET):
@@ -497,11 +589,12 @@ class EventGrouper:
             earlier.append(who[start[sel] + t])
         if not later:
             return out
-        pair = np.unique(np.concatenate(later).astype(np.int64) << 32 | np.concatenate(earlier))
+        pair, _ = _distinct_counts(np.sort(np.concatenate(later).astype(np.int64) << 32 | np.concatenate(earlier)))
         post, cand = pair >> 32, pair & 0xFFFFFFFF
-        sims = np.add.reduce(vals[cand] == vals[post], axis=1, dtype=np.intp) / PERMS
-        ok = _accepted(sims, sizes[post], sizes[cand], self.threshold)
-        return _accepted_lists(n, post, cand, sims, ok)
+        post, cand = post[post != cand], cand[post != cand]  # a post twice in a merged group
+        agree = _agreeing_values(vals[cand], vals[post])
+        ok = _accepted(agree, sizes[post], sizes[cand], self.threshold)
+        return _accepted_lists(n, post, cand, agree, ok)
 
     def _loaded_candidates(self, rows: np.ndarray, stored: np.ndarray, sizes: np.ndarray, n: int) -> list[list]:
         """Accepted loaded events, per post: among those sharing an LSH band (up to MAX_BUCKET per band
@@ -521,13 +614,19 @@ class EventGrouper:
         post = np.repeat(np.repeat(rows, BANDS), lens)
         offset = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(left, lens)
         post, cand = _top_pairs(post, self._loaded_rows[offset], MAX_VERIFY)
-        sims = np.add.reduce(self._loaded_values[cand] == stored[post], axis=1, dtype=np.intp) / PERMS
+        agree = _agreeing_values(self._loaded_values[cand], stored[post])
         theirs = self._loaded_size[cand]
-        ok = _accepted(sims, sizes[post], np.where(theirs > 0, theirs, sizes[post]), self.threshold)
-        return _accepted_lists(n, post, cand, sims, ok)
+        ok = _accepted(agree, sizes[post], np.where(theirs > 0, theirs, sizes[post]), self.threshold)
+        return _accepted_lists(n, post, cand, agree, ok)
 
-    def _legacy_event(self, legacy: tuple[int, int], schools: frozenset[str]) -> str | None:
-        """A pre-0002 event that clears the bar for their number (compared with every one of them)."""
+    def _loaded_event(self, accepted: list, legacy: tuple[int, int] | None, schools: frozenset[str]) -> str | None:
+        """The most similar accepted loaded event not about other schools only; else a pre-0002 event that
+        clears the bar for their number (compared with every one of them)."""
+        for _, c in accepted:
+            if not self._other_schools(self._loaded_ids[c], schools):
+                return self._loaded_ids[c]
+        if legacy is None or not self._legacy_ids:
+            return None
         hi, lo = legacy
         agreeing = _agreeing(self._legacy_hi ^ np.uint64(hi)) + _agreeing(self._legacy_lo ^ np.uint64(lo))
         i = int(np.argmax(agreeing))
@@ -549,29 +648,17 @@ class EventGrouper:
         self._vals[first:need] = vals[rows]
         self._sizes[first:need] = sizes[rows]
         self._idx_event.extend(events)
-        flat = keys[rows].ravel()
-        keys_list = flat.tolist()
-        bucket = np.fromiter(map(self._bucket_of.get, keys_list, repeat(-1, len(keys_list))), dtype=np.int64,
-                             count=len(keys_list))
-        new = np.flatnonzero(bucket < 0)
-        if len(new):
-            # new keys numbered in order of first appearance (a key new to the index may recur in the batch)
-            fresh, at, inverse = np.unique(flat[new], return_index=True, return_inverse=True)
-            number = np.empty(len(fresh), dtype=np.int64)
-            number[np.argsort(at, kind="stable")] = len(self._bucket_of) + np.arange(len(fresh))
-            self._bucket_of.update(zip(fresh.tolist(), number.tolist(), strict=True))
-            bucket[new] = number[inverse]
-            if len(self._bucket_of) > len(self._fill):
-                grow = max(len(self._bucket_of), 2 * len(self._fill))
-                self._slots = np.concatenate(
-                    [self._slots, np.full((grow - len(self._slots), MAX_BUCKET), -1, dtype=np.int32)])
-                self._fill = np.concatenate([self._fill, np.zeros(grow - len(self._fill), dtype=np.int32)])
-        member = np.repeat(np.arange(first, need, dtype=np.int32), BANDS)
-        order = np.argsort(bucket, kind="stable")
-        bucket, member = bucket[order], member[order]
-        at = np.arange(len(bucket))
-        start = np.maximum.accumulate(np.where(np.concatenate([[True], bucket[1:] != bucket[:-1]]), at, 0))
-        place = self._fill[bucket] + (at - start)
+        bucket = self._buckets.add(keys[rows].ravel())
+        if self._buckets.size > len(self._fill):
+            grow = max(self._buckets.size, 2 * len(self._fill))
+            more = np.full((grow - len(self._slots), MAX_BUCKET), -1, dtype=np.int32)
+            self._slots = np.concatenate([self._slots, more])
+            self._fill = np.concatenate([self._fill, np.zeros(grow - len(self._fill), dtype=np.int32)])
+        # bucket and member packed in one integer: one sort puts each bucket's new members in the order
+        # they were indexed
+        placed = np.sort(bucket << 32 | np.repeat(np.arange(first, need, dtype=np.int64), BANDS))
+        bucket, member = placed >> 32, (placed & 0xFFFFFFFF).astype(np.int32)
+        place = self._fill[bucket] + _rank_in_runs(bucket)
         keep = place < MAX_BUCKET
         self._slots[bucket[keep], place[keep]] = member[keep]
         np.maximum.at(self._fill, bucket[keep], place[keep].astype(np.int32) + 1)
@@ -616,39 +703,40 @@ class EventGrouper:
         index_events: list[str] = []
         comparable_ = comparable.tolist()
         out: list[EventAssignment | None] = [None] * n
+        post_event = self._post_event
         for i in order:
             post, analysis = posts[i], analyses_[i]
-            known = self._post_event.get(post.id)
+            known = post_event.get(post.id)
             if known is not None:  # the same post again: the same answer
                 out[i] = EventAssignment(known, sigs[i], False)
                 continue
-            event_id = self._linked_event(post)
+            event_id = self._linked_event(post) if post.thread_id or post.extra else None
             index = False
             if event_id is None and comparable_[i]:
-                schools = frozenset(analysis.schools) if analysis is not None else frozenset()
+                schools = frozenset(analysis.schools) if analysis is not None and analysis.schools else _NO_SCHOOLS
                 best, best_j = None, 0.0
                 for j, c in indexed[i]:
-                    if not self._other_schools(self._idx_event[c], schools):
+                    if not schools or not self._other_schools(self._idx_event[c], schools):
                         best, best_j = self._idx_event[c], j
                         break
                 for j, c in in_batch[i]:
                     if j <= best_j:
                         break
-                    if batch_index[c] >= 0 and not self._other_schools(index_events[batch_index[c]], schools):
-                        best, best_j = index_events[batch_index[c]], j
+                    k = batch_index[c]
+                    if k >= 0 and (not schools or not self._other_schools(index_events[k], schools)):
+                        best, best_j = index_events[k], j
                         break
                 if best is None:
-                    for _, c in loaded[i]:
-                        if not self._other_schools(self._loaded_ids[c], schools):
-                            event_id = self._loaded_ids[c]
-                            break
-                    if event_id is None and legacy[i] is not None:
-                        event_id = self._legacy_event(legacy[i], schools)  # type: ignore[arg-type]
+                    event_id = self._loaded_event(loaded[i], legacy[i], schools)
                 else:
                     event_id = best
                 # Indexed: an event's first post, and members that are close but not copies. A near-copy adds
                 # nothing; a loose member would let the event creep, post by post, into other stories.
                 index = event_id is None or (event_id == best and STRONG <= best_j < REDUNDANT)
+            if analysis is None and event_id is not None and not index:  # nothing more to remember
+                post_event[post.id] = event_id
+                out[i] = EventAssignment(event_id, sigs[i], False)
+                continue
             event_id, is_new = self._conclude(post, analysis, event_id)
             if index:
                 batch_index[i] = len(to_index)
@@ -665,6 +753,8 @@ class EventGrouper:
     def _parents_first(posts: list[Post]) -> list[int]:
         """Indices with every thread or retweeted original before the posts that refer to it, when both
         are in the batch (a crawl stores a thread and its replies with one time, in id order)."""
+        if not any(p.thread_id or p.extra for p in posts):
+            return list(range(len(posts)))
         ids = {p.id for p in posts}
 
         def refers(p: Post) -> bool:
