@@ -150,12 +150,17 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight per crawl")
     parser.add_argument("--skip-analysis", action="store_true")
     parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--browser-only", action="store_true", help="only the Playwright spider's row")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: still stop the demo sites (finally)
     sites, base = start_sites(args.scale)
     work = Path(tempfile.mkdtemp(prefix="bench-crawl-"))
     try:
         cfg_dir = make_config(work, base, args.concurrency)
+        if args.browser_only:
+            report("Playwright spider (system Chromium, images/fonts/media aborted):",
+                   [crawl_one(cfg_dir, "demo-weibo-page", args.concurrency)])
+            return
         rows = [crawl_one(cfg_dir, sid, args.concurrency) for sid in STATIC]
         pages, posts, seconds = report(f"static crawl, politeness off (demo scale {args.scale}, "
                                        f"concurrency {args.concurrency}, {os.cpu_count()} CPUs):", rows)
