@@ -69,8 +69,12 @@ class CrawlerSettings(Strict):
     max_page_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="Larger responses are dropped")
     timeout_seconds: int = Field(default=30, ge=1, description="Download timeout")
     retries: int = Field(default=2, ge=0, le=10, description="Retries for 5xx and timeouts only")
-    chromium_path: str = Field(default="/usr/bin/chromium", description="System Chromium for Playwright")
-    max_browser_pages: int = Field(default=4, ge=1, description="Bound on open Playwright pages")
+    chromium_path: str = Field(
+        default="/usr/bin/chromium-headless-shell",
+        description="System Chromium for Playwright; Debian's chromium-headless-shell needs about half the memory "
+        "of /usr/bin/chromium in headless mode (both work)",
+    )
+    max_browser_pages: int = Field(default=1, ge=1, description="Bound on open Playwright pages (each costs memory)")
 
 
 class CountyFile(Strict):
