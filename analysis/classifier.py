@@ -20,7 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from analysis.features import TextFeatures, explain_batch
+from analysis.explain import Vocabulary
+from analysis.explain import explain as explain_terms
+from analysis.features import TextFeatures, tokenize
+from analysis.scoring import LinearScorer, Sums
 from yuqing.model import Category
 
 FORMAT = 2  # 2: one stacker over the three heads
@@ -63,14 +66,23 @@ class Classifier:
         stack_classes = [str(c) for c in self._stack.classes_]
         self._order = [stack_classes.index(c) for c in CATEGORIES]
         # Everything before the stacker is linear, so each class's stacked score is one weight vector over
-        # the features: W[k] = Σ_j stack_coef[k, j] · head_j (rows in CATEGORIES order), for explanations.
+        # the features: W[k] = Σ_j stack_coef[k, j] · head_j (rows in CATEGORIES order), plus one intercept.
         heads = np.vstack([self._category.coef_, self._sensitive.coef_, self._attack.coef_])
-        self._class_weights = (self._stack.coef_ @ heads)[self._order]
+        head_b = np.concatenate([self._category.intercept_, self._sensitive.intercept_, self._attack.intercept_])
+        stack_w = self._stack.coef_[self._order]
+        self._class_weights = stack_w @ heads
+        class_b = stack_w @ head_b + self._stack.intercept_[self._order]
         # W[k] − W[none] for each sensitive class k: a term's pull towards class k rather than none
-        none = CATEGORIES.index("none")
-        self._pull = np.ascontiguousarray(
-            np.vstack([self._class_weights[k] - self._class_weights[none] for k in range(len(CATEGORIES)) if k != none])
+        none = CATEGORIES.index("none")  # the last: the sensitive classes come first
+        pull = np.vstack([self._class_weights[k] - self._class_weights[none] for k in range(none)])
+        # One table for the whole batch: the five class scores and the attack head's decision value.
+        self._scorer = LinearScorer(
+            self.features,
+            np.vstack([self._class_weights, self._attack.coef_]),
+            np.concatenate([class_b, self._attack.intercept_]),
+            pull,
         )
+        self._vocabulary = Vocabulary(self.features.words)
 
     # --- loading ----------------------------------------------------------------------------------
     @classmethod
@@ -94,67 +106,80 @@ class Classifier:
     # --- predicting -------------------------------------------------------------------------------
     def scores(self, texts: list[str], tokens: list[list[str]] | None = None) -> dict[str, np.ndarray]:
         """Raw arrays for a batch: sensitivity, attack probability, category probabilities (n × 5)."""
+        return self._scores(self._scorer.sums(self._scorer.entries(texts, _tokens_for(texts, tokens))))
+
+    def _scores(self, sums: Sums) -> dict[str, np.ndarray]:
+        logits, d_att = sums.out[:, : len(CATEGORIES)], sums.out[:, len(CATEGORIES)]
+        cat_p = _softmax(logits)
+        return {
+            "sensitivity": 1.0 - cat_p[:, CATEGORIES.index("none")],
+            "attack": 1.0 / (1.0 + np.exp(-d_att)),
+            "category": cat_p,
+        }
+
+    def reference_scores(self, texts: list[str], tokens: list[list[str]] | None = None) -> dict[str, np.ndarray]:
+        """The same arrays the long way — TF-IDF matrix, the three heads, the stacker's predict_proba — to
+        check the one-table scorer against scikit-learn (tests, model changes)."""
         x = self.features.transform(texts, tokens)
         if not texts:
-            return {"x": x, "sensitivity": np.zeros(0), "attack": np.zeros(0), "category": np.zeros((0, 5))}
-        return self._scores(x)
-
-    def _scores(self, x: Any) -> dict[str, np.ndarray]:
+            return {"sensitivity": np.zeros(0), "attack": np.zeros(0), "category": np.zeros((0, 5))}
         d_att = self._attack.decision_function(x)
         stacked = np.column_stack(
             [self._category.decision_function(x), self._sensitive.decision_function(x), d_att]
         )
         cat_p = self._stack.predict_proba(stacked)[:, self._order]
         return {
-            "x": x,
             "sensitivity": 1.0 - cat_p[:, CATEGORIES.index("none")],
             "attack": 1.0 / (1.0 + np.exp(-d_att)),
             "category": cat_p,
         }
 
+    def judge(
+        self, texts: list[str], tokens: list[list[str]] | None = None, explain: int = 8, explain_floor: float = 0.0
+    ) -> Judgements:
+        """The batch's answers as arrays (what the Analyzer needs; ``predict`` wraps them per text).
+
+        ``explain``: how many terms per text (0: none). ``explain_floor``: texts whose sensitivity is below it
+        get no terms (nobody reads those of posts that raise nothing).
+        """
+        toks = _tokens_for(texts, tokens)
+        e = self._scorer.entries(texts, toks)
+        sums = self._scorer.sums(e)
+        s = self._scores(sums)
+        sens, cat_p = s["sensitivity"], s["category"]
+        probs = _batch_probs(sens, cat_p)
+        # the likeliest sensitive class by the rounded probabilities, first on ties (as max() over the dict)
+        best = np.argmax(probs[:, : len(SENSITIVE_CATEGORIES)], axis=1) if len(texts) else np.zeros(0, dtype=int)
+        flagged = sens >= self.threshold
+        codes = np.where(flagged, best, CATEGORIES.index("none"))
+        categories = [_CATEGORY_OF[c] for c in codes.tolist()]
+        if explain and len(texts):
+            # each entry's pull on the log-odds of the post's likeliest sensitive class against none: k is the
+            # class the stacker finds likeliest, also for posts below the threshold (what would alarm)
+            which = np.argmax(cat_p[:, : len(SENSITIVE_CATEGORIES)], axis=1)
+            if explain_floor > 0:
+                quiet = sens < explain_floor
+                sums = Sums(np.where(quiet, 0.0, sums.c_scale), np.where(quiet, 0.0, sums.w_scale), sums.out)
+            chars, words = self._scorer.contributions(e, sums, which)
+            explanations = explain_terms(e, chars, words, self._vocabulary, self.features.n_char, explain)
+        else:
+            explanations = [[] for _ in texts]
+        return Judgements(sens, probs, categories, explanations)
+
     def predict(
         self, texts: list[str], tokens: list[list[str]] | None = None, explain: int = 8, explain_floor: float = 0.0
     ) -> list[Prediction]:
         """One Prediction per text. ``tokens``: the caller's words for each text (else the segmenter's).
-
-        ``explain``: how many terms per text (0: none). ``explain_floor``: texts whose sensitivity is below it
-        get no terms — explanations are a third of the classifier's time, and nobody reads those of posts
-        that raise nothing.
-        """
+        ``explain``, ``explain_floor``: as for ``judge``."""
         if not texts:
             return []
-        s = self.scores(texts, tokens)
-        sens, cat_p, x = s["sensitivity"], s["category"], s["x"]
-        explanations = None
-        if explain:
-            contrib = self._contributions(x, cat_p)
-            if explain_floor > 0:
-                contrib *= np.repeat(sens >= explain_floor, np.diff(x.indptr))
-            explanations = explain_batch(self.features, texts, x, contrib, explain)
-        probs_all = _batch_probs(sens, cat_p)
-        out = []
-        for i, (p_sens, row) in enumerate(zip(sens.tolist(), probs_all.tolist(), strict=True)):
-            probs = dict(zip(CATEGORIES, row, strict=True))
-            if p_sens >= self.threshold:
-                category = Category(max(SENSITIVE_CATEGORIES, key=probs.__getitem__))
-            else:
-                category = Category.none
-            terms = explanations[i] if explanations is not None else []
-            out.append(Prediction(p_sens, category, probs, terms))
-        return out
-
-    def _contributions(self, x: Any, cat_p: np.ndarray) -> np.ndarray:
-        """Each stored entry's pull on the log-odds of the post's likeliest sensitive class against none.
-
-        Everything up to the stacker's softmax is linear, so that log-odds is (W[k] − W[none]) · x plus a
-        constant, and value × weight is each term's exact share of it. k is the sensitive class the stacker
-        finds likeliest, also for posts below the threshold (what would make them alarming).
-        """
-        none = CATEGORIES.index("none")
-        sensitive = np.delete(cat_p, none, axis=1)
-        k = np.argmax(sensitive, axis=1)
-        rows = np.repeat(k, np.diff(x.indptr))
-        return x.data * self._pull.ravel()[rows * self._pull.shape[1] + x.indices]
+        j = self.judge(texts, tokens, explain, explain_floor)
+        return [
+            Prediction(p_sens, category, dict(zip(CATEGORIES, row, strict=True)), terms)
+            for p_sens, category, row, terms in zip(
+                j.sensitivity.tolist(), j.category, j.probs.tolist(), j.explanation, strict=True
+            )
+        ]
 
     def top_terms(self, per_class: int = 12) -> dict[str, list[tuple[str, float]]]:
         """The words with the largest weights per category (for the model card); char n-grams are hashed."""
@@ -166,6 +191,36 @@ class Classifier:
             best = np.argsort(-w)[:per_class]
             out[cls] = [(words[j], round(float(w[j]), 3)) for j in best]
         return out
+
+
+@dataclass
+class Judgements:
+    """A batch's answers: sensitivity (n), per-category probabilities (n × 5, CATEGORIES order, rounded to
+    6 places), category (none below the threshold) and explanation terms per text."""
+
+    sensitivity: np.ndarray
+    probs: np.ndarray
+    category: list[Category]
+    explanation: list[list[tuple[str, float]]]
+
+
+_CATEGORY_OF = [Category(c) for c in CATEGORIES]
+
+
+def _tokens_for(texts: list[str], tokens: list[list[str]] | None) -> list[list[str]]:
+    if tokens is None:
+        return [tokenize(t) for t in texts]
+    if len(tokens) != len(texts):
+        raise ValueError(f"{len(tokens)} token lists for {len(texts)} texts")
+    return tokens
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, as scikit-learn's multinomial predict_proba computes it."""
+    z = z - z.max(axis=1, keepdims=True) if len(z) else z
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
 
 
 def _batch_probs(sens: np.ndarray, cat_p: np.ndarray) -> np.ndarray:

@@ -15,12 +15,9 @@ Tokenisation sits behind ``tokenize`` so that training and prediction use the sa
 
 from __future__ import annotations
 
-import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 
 import numpy as np
 import scipy.sparse as sp
@@ -296,93 +293,3 @@ def _row_scale(data: np.ndarray, counts: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         scale = np.where(sums > 0, 1.0 / np.sqrt(np.maximum(sums, 1e-300)), 0.0)
     return scale
-
-
-EXPLAIN_SHARE = 0.15  # entries weaker than this share of the row's strongest pull are never named
-
-
-def explain_batch(
-    features: TextFeatures, texts: Sequence[str], x: sp.csr_matrix, contrib: np.ndarray, top: int = 8
-) -> list[list[tuple[str, float]]]:
-    """Per text, the terms that pushed a linear score up the most, from the batch's entries.
-
-    ``contrib``: each stored entry's contribution (value × weight), aligned with x.data. Candidates are
-    chosen for the whole batch at once (positive, and at least EXPLAIN_SHARE of the row's strongest), then
-    named — a word column by its word, a char entry by the n-gram of the original text at its position
-    (a row's char entries are its unigrams in order, then bigrams, then trigrams, and normalisation maps
-    code point to code point) — and summed per term string (a repeated n-gram; a word and the same
-    characters as an n-gram). Only terms with a letter or digit are kept.
-    """
-    n = len(texts)
-    indptr = x.indptr
-    counts = np.diff(indptr)
-    out: list[list[tuple[str, float]]] = [[] for _ in range(n)]
-    if x.nnz == 0:
-        return out
-    nonempty = counts > 0
-    row_max = np.zeros(n)
-    row_max[nonempty] = np.maximum.reduceat(contrib, indptr[:-1][nonempty])
-    positive = np.flatnonzero(contrib > 0)  # about half the entries: only they are compared with their row's
-    prow = np.repeat(np.arange(n), counts)[positive]
-    strong = contrib[positive] >= row_max[prow] * EXPLAIN_SHARE
-    keep, krows = positive[strong], prow[strong]
-    cols = x.indices[keep]
-    # n-gram order and start position of every kept char entry, from its offset in the row
-    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)[krows]
-    offset = keep - indptr[krows]
-    order = np.ones_like(offset)
-    start = offset.copy()
-    block = lengths.copy()
-    for k in range(2, features.char_n + 1):
-        later = start >= block
-        start = np.where(later, start - block, start)
-        order = np.where(later, k, order)
-        block = np.maximum(lengths - k + 1, 0)
-    n_char, words = features.n_char, features.words
-    has_alnum = _HAS_ALNUM.get
-    current, terms, text, lowered = -1, {}, "", ""
-    for r, col, pos, size, value in zip(
-        krows.tolist(), cols.tolist(), start.tolist(), order.tolist(), contrib[keep].tolist(), strict=True
-    ):
-        if r != current:
-            if current >= 0:
-                out[current] = _top_terms(terms, top)
-            current, terms, text = r, {}, texts[r]
-            lowered = text.lower()
-        if col >= n_char:
-            term = words[col - n_char]
-            if term not in lowered:
-                continue
-        else:
-            term = text[pos : pos + size]
-        if term in terms:
-            terms[term] += value
-        else:
-            named = has_alnum(term)
-            if named is None:
-                named = _named_memo(term)
-            if named:
-                terms[term] = value
-    if current >= 0:
-        out[current] = _top_terms(terms, top)
-    return out
-
-
-# Whether a term has a letter or digit, memoised: the same n-grams come back post after post, and the check
-# ran for every new term of every explanation. [^\W_] is exactly str.isalnum per character (sre's word
-# class is Py_UNICODE_ISALNUM or "_").
-_ALNUM = re.compile(r"[^\W_]")
-_HAS_ALNUM: dict[str, bool] = {}
-
-
-def _named_memo(term: str) -> bool:
-    if len(_HAS_ALNUM) > 200_000:  # bound the memo on endless streams of new n-grams
-        _HAS_ALNUM.clear()
-    named = _HAS_ALNUM[term] = _ALNUM.search(term) is not None
-    return named
-
-
-def _top_terms(terms: dict[str, float], top: int) -> list[tuple[str, float]]:
-    # Descending and stable (ties in first-seen order), as sorting on −value is: every value is positive.
-    best = sorted(terms.items(), key=itemgetter(1), reverse=True)[:top]
-    return [(t, round(v, 4)) for t, v in best if not math.isnan(v)]

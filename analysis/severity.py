@@ -68,5 +68,21 @@ def post_severity(
     return event_severity(sensitivity, category, reach, 1, 1.0, red_line_hit, threshold=threshold)
 
 
+def post_severities(
+    sensitivity: list[float],
+    category: list[Category],
+    reach: list[int],
+    red_line_hit: list[bool],
+    *,
+    threshold: float = MIN_SENSITIVITY,
+) -> list[Severity | None]:
+    """``post_severity`` for a batch: most posts are not sensitive, and they are answered without a call."""
+    none = Category.none
+    return [
+        None if c is none or s < threshold else post_severity(s, c, r, red, threshold=threshold)
+        for s, c, r, red in zip(sensitivity, category, reach, red_line_hit, strict=True)
+    ]
+
+
 def red_line_terms(text: str, red_lines: list[str]) -> list[str]:
     return [t for t in red_lines if t and t in text]

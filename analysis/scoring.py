@@ -1,0 +1,180 @@
+"""Linear scores of a batch straight from its hashed n-grams and word ids, without a TF-IDF matrix.
+
+Everything the classifier computes before its stacker's softmax is linear in the TF-IDF features
+(analysis.features): a feature's value is idf(term) × scale(row, block), with one L2 scale per row for the
+character block and one for the word block. So every output is
+
+    out[row] = c_scale[row] · Σ_char-entries idf·W  +  w_scale[row] · Σ_word-entries idf·W  +  b
+
+and c_scale (w_scale) is 1/√(Σ idf²) over the same entries. One table, built at load time, holds per feature
+[idf², idf·W_1 … idf·W_m]: a batch is scored by summing table rows per (row, block) — one sparse × dense product
+in C per block, whose CSR row pointers are simply where each text starts, so nothing is sorted or filtered.
+A second table holds idf × each explanation pull (a class's weights minus those of ``none``): an entry's share
+of a row's log-odds is one gathered value × the row's scale, vectorised over the batch.
+
+The hashing reproduces analysis.features.char_ngram_hashes bit for bit; n-grams that would cross a text
+boundary point at an all-zero extra row instead of being dropped (they add nothing either way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import chain, compress, repeat
+from operator import is_
+
+import numpy as np
+import scipy.sparse as sp
+
+from analysis.features import _MULT, _SALT, TextFeatures, _mix, _normalise_codepoints, normalise
+
+
+@dataclass
+class Entries:
+    """The feature entries of a batch, positioned so that each text's entries are contiguous.
+
+    ``char_ids[n-1][p]``: the bucket of the n-gram starting at position p of the joined batch (texts joined
+    by one separator; the zero row where it crosses a separator). Text i's positions are
+    ``starts[i] … starts[i] + lengths[i]`` (its separator included; ``raw`` has char_n - 1 more at the end).
+    ``word_ids``: vocabulary columns (offset by n_char; the zero row for unknown words), text i's at
+    ``word_ptr[i]:word_ptr[i+1]``.
+    """
+
+    texts: Sequence[str]
+    raw: np.ndarray  # the joined batch's code points as written (uint32, padded), to name n-grams
+    lengths: np.ndarray
+    starts: np.ndarray
+    char_ids: list[np.ndarray]
+    word_ids: np.ndarray
+    word_ptr: np.ndarray
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.texts)
+
+    @property
+    def char_ptr(self) -> np.ndarray:
+        return np.append(self.starts, self.starts[-1] + self.lengths[-1] + 1) if len(self.starts) else np.zeros(1)
+
+    def char_doc(self) -> np.ndarray:
+        """The text of every joined position."""
+        return np.repeat(np.arange(self.n_docs), self.lengths + 1)
+
+    def word_doc(self) -> np.ndarray:
+        return np.repeat(np.arange(self.n_docs), np.diff(self.word_ptr))
+
+
+@dataclass
+class Sums:
+    """Per text: the two block scales and the linear outputs (n_docs × m, intercepts included)."""
+
+    c_scale: np.ndarray
+    w_scale: np.ndarray
+    out: np.ndarray
+
+
+class LinearScorer:
+    """``weights`` (m × n_features) and ``intercept`` (m): the linear outputs; ``pulls`` (p × n_features):
+    the per-term directions explanations are measured along."""
+
+    def __init__(self, features: TextFeatures, weights: np.ndarray, intercept: np.ndarray, pulls: np.ndarray) -> None:
+        if features.char_idf is None or features.word_idf is None:
+            raise RuntimeError("TextFeatures is not fitted")
+        self.features = features
+        idf = np.concatenate([features.char_idf, features.word_idf])
+        n = features.n_features
+        self.zero = n  # the all-zero row: crossing n-grams, unknown words
+        self.n_out = weights.shape[0]
+        table = np.zeros((n + 1, 1 + self.n_out))
+        table[:n, 0] = idf * idf
+        table[:n, 1:] = (weights * idf).T
+        self.table = table
+        self.intercept = np.asarray(intercept, dtype=np.float64)
+        self.n_pulls = pulls.shape[0]
+        pull = np.zeros((n + 1, self.n_pulls))
+        pull[:n] = (pulls * idf).T
+        self.pull = pull.ravel()  # flat: entry id × n_pulls + which pull
+        self._lookup: dict[str, int] = {}  # raw token → table row (its own memo: TextFeatures' holds columns)
+
+    # --- the entries of a batch ------------------------------------------------------------------------
+    def entries(self, texts: Sequence[str], tokens: Sequence[Sequence[str]]) -> Entries:
+        f = self.features
+        n_docs = len(texts)
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n_docs)
+        starts = np.zeros(n_docs, dtype=np.int64)
+        if n_docs > 1:
+            np.cumsum(lengths[:-1] + 1, out=starts[1:])
+        total = int(lengths.sum()) + n_docs
+        # a separator after every text, and char_n - 1 more so that every n-gram array has ``total`` entries
+        joined = "\x00".join(texts) + "\x00" * f.char_n
+        raw = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        cps = _normalise_codepoints(raw.astype(np.uint64))
+        sep = cps == 0
+        mask_bits = np.uint64((1 << f.char_bits) - 1)
+        char_ids: list[np.ndarray] = []
+        acc, bad = cps, sep
+        with np.errstate(over="ignore"):
+            for n in range(1, f.char_n + 1):
+                if n > 1:
+                    acc = acc[:-1] * _MULT + cps[n - 1 :]
+                    bad = bad[:-1] | sep[n - 1 :]
+                h = (_mix(acc[:total] ^ _SALT[min(n - 1, 2)] * np.uint64(n)) & mask_bits).astype(np.int64)
+                h[bad[:total]] = self.zero
+                char_ids.append(h)
+        word_ids, word_ptr = self._word_ids(tokens)
+        return Entries(texts, raw, lengths, starts, char_ids, word_ids, word_ptr)
+
+    def _word_ids(self, tokens: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """Table rows of all tokens, flat, and the row pointers. A memo maps a raw token to the row of its
+        normalised form, so normalisation runs once per distinct token, not per occurrence."""
+        f = self.features
+        lookup = self._lookup
+        if len(lookup) > 500_000:  # bound the memo on endless streams of new words
+            lookup.clear()
+        flat = list(chain.from_iterable(tokens))
+        ids = list(map(lookup.get, flat))
+        if None in ids:
+            # the batch's new tokens, found and looked up without a Python loop over all tokens
+            index, zero, n_char = f._word_index, self.zero, f.n_char
+            for w in set(compress(flat, map(is_, ids, repeat(None)))):
+                col = index.get(normalise(w), -1)
+                lookup[w] = zero if col < 0 else col + n_char
+            ids = list(map(lookup.__getitem__, flat))
+        ptr = np.zeros(len(tokens) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens)), out=ptr[1:])
+        return np.array(ids, dtype=np.int64), ptr
+
+    # --- scores ------------------------------------------------------------------------------------------
+    def sums(self, e: Entries) -> Sums:
+        n_docs, width = e.n_docs, self.table.shape[0]
+        if n_docs == 0:
+            return Sums(np.zeros(0), np.zeros(0), np.zeros((0, self.n_out)))
+        # the char n-grams as one CSR matrix with a row per (n, text): row pointers are the texts' starts
+        k = len(e.char_ids)
+        total = len(e.char_ids[0])
+        base = e.char_ptr
+        indptr = np.concatenate([base[:-1] + i * total for i in range(k)] + [[k * total]])
+        char_ids = np.concatenate(e.char_ids)
+        chars = sp.csr_matrix((np.ones(len(char_ids)), char_ids, indptr), shape=(k * n_docs, width))
+        c = (chars @ self.table).reshape(k, n_docs, -1).sum(axis=0)
+        words = sp.csr_matrix((np.ones(len(e.word_ids)), e.word_ids, e.word_ptr), shape=(n_docs, width))
+        w = words @ self.table
+        c_scale, w_scale = _scale(c[:, 0]), _scale(w[:, 0])
+        out = c_scale[:, None] * c[:, 1:] + w_scale[:, None] * w[:, 1:] + self.intercept
+        return Sums(c_scale, w_scale, out)
+
+    def contributions(self, e: Entries, s: Sums, which: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """Every entry's share of pull ``which[row]`` of its row: per n-gram order (joined positions), words."""
+        cdoc = e.char_doc()
+        c_which = which[cdoc]
+        c_scale = s.c_scale[cdoc]
+        chars = [self.pull[ids * self.n_pulls + c_which] * c_scale for ids in e.char_ids]
+        wdoc = e.word_doc()
+        words = self.pull[e.word_ids * self.n_pulls + which[wdoc]] * s.w_scale[wdoc]
+        return chars, words
+
+
+def _scale(sq_sums: np.ndarray) -> np.ndarray:
+    """1 / √(Σ idf²) per row; 0 for rows without any known term."""
+    with np.errstate(divide="ignore"):
+        return np.where(sq_sums > 0, 1.0 / np.sqrt(np.maximum(sq_sums, 1e-300)), 0.0)

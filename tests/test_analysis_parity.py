@@ -1,0 +1,106 @@
+"""The analysis gives the same answers after the throughput work: outputs frozen from the implementation of
+2026-11-30 (before the one-matrix classifier) on 300 demo-corpus posts and 100 bench posts.
+
+The frozen file belongs to one model file (its sha256 is in the header): when the shipped model is retrained,
+regenerate it with ``.venv/bin/python tests/test_analysis_parity.py`` *from a tree whose analysis code is
+known good* — the model-independent checks in test_classifier.py keep the fast scorer honest meanwhile.
+
+Explanations: the stop list (analysis.features.EXPLAIN_STOP) is the one intended difference. The file keeps
+each post's top 40 terms of the old implementation, so the expected top 8 are the first 8 of those that the
+stop list lets through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPECTED = ROOT / "tests" / "expected" / "analysis_parity.jsonl"
+WIDE = 40  # explanation terms kept per post in the frozen file
+
+
+def parity_posts() -> list[Any]:
+    """Every sensitive demo post and evenly spaced others (300), then 100 of bench/'s 200-character posts."""
+    from yuqing.config import load_config
+    from yuqing.demo.content import build_corpus, corpus_posts, scale_posts
+
+    cfg = load_config(ROOT / "config")
+    posts = corpus_posts(build_corpus(cfg, now=datetime(2026, 11, 24, 2, tzinfo=timezone.utc)))
+    sensitive = [p for p in posts if p.extra["truth"]["category"] != "none"]
+    calm = [p for p in posts if p.extra["truth"]["category"] == "none"]
+    step = len(calm) / (300 - len(sensitive))
+    chosen = sensitive + [calm[int(i * step)] for i in range(300 - len(sensitive))]
+    return chosen + scale_posts(100, length=200)
+
+
+def model_sha() -> str:
+    from analysis.classifier import default_model_path
+
+    return hashlib.sha256(default_model_path().read_bytes()).hexdigest()
+
+
+def current_outputs() -> list[dict[str, Any]]:
+    from analysis.analyzer import Analyzer, analysis_text
+    from yuqing.config import load_config
+
+    cfg = load_config(ROOT / "config")
+    analyzer = Analyzer.from_config(cfg)
+    posts = parity_posts()
+    analyses = analyzer.analyze_many(posts)
+    texts = [analysis_text(p) for p in posts]
+    wide = analyzer.classifier.predict(texts, analyzer.segmenter.cut_many(texts), explain=WIDE)
+    out = []
+    for a, w in zip(analyses, wide, strict=True):
+        row = a.model_dump(mode="json", include={"id", "schools", "relevant", "sensitivity", "category",
+                                                "severity", "sentiment", "topics", "model"})
+        row["explanation"] = [[t, v] for t, v in a.explanation]
+        row["wide"] = [[t, v] for t, v in w.explanation]
+        row["probs"] = w.probs
+        out.append(row)
+    return out
+
+
+def write_expected() -> None:
+    rows = current_outputs()
+    with EXPECTED.open("w", encoding="utf-8") as f:
+        f.write(json.dumps({"model_sha256": model_sha(), "posts": len(rows)}) + "\n")
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _expected() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    lines = EXPECTED.read_text(encoding="utf-8").splitlines()
+    return json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
+
+
+def test_analyses_equal_the_frozen_ones() -> None:
+    from analysis.explain import explain_stopped
+
+    header, expected = _expected()
+    if header["model_sha256"] != model_sha():
+        pytest.skip("the shipped model changed since the parity file was written; regenerate it (see module doc)")
+    got = current_outputs()
+    assert len(got) == len(expected) == header["posts"]
+    for g, e in zip(got, expected, strict=True):
+        assert g["id"] == e["id"]
+        for key in ("schools", "relevant", "category", "severity", "topics", "model"):
+            assert g[key] == e[key], (key, g["id"])
+        for key in ("sensitivity", "sentiment"):
+            assert g[key] == pytest.approx(e[key], abs=1e-6), (key, g["id"])
+        assert g["probs"] == pytest.approx(e["probs"], abs=1e-6), g["id"]
+        kept = [[t, v] for t, v in e["wide"] if not explain_stopped(t)]
+        assert [t for t, _ in g["explanation"]] == [t for t, _ in kept[:8]], g["id"]
+        assert [v for _, v in g["explanation"]] == pytest.approx([v for _, v in kept[:8]], abs=1e-4), g["id"]
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    write_expected()
+    print(f"wrote {EXPECTED}")
