@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from alerting.store import Store
-from alerting.store.crawl_state import last_runs, load_seen, record_run, save_page, start_run
+from alerting.store.crawl_state import PageRecord, last_runs, load_seen, record_run, save_page, save_pages, start_run
 from crawler.extensions.health import judge
 from crawler.middlewares.status import error_kind
-from yuqing.model import Post, post_id_for, utcnow
+from yuqing.model import Metrics, Post, post_id_for, utcnow
 
 SRC = "s1"
 
@@ -106,6 +106,38 @@ def test_crawl_state_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-de
     seen = load_seen(store, SRC)
     assert seen[url].fingerprint == "f1" and seen[url].item_count == 2 and seen[url + "#listing"].fingerprint == "l1"
     assert load_seen(store, "another-source") == {}  # the memory is per source
+    store.dispose()
+
+
+def test_pages_saved_together_as_each_alone(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """save_pages: one transaction for several pages, same outcome as saving them one by one (a post shown on
+    two pages of the batch is stored once, as the later page shows it; one body is one evidence row)."""
+    from sqlalchemy import func, select
+
+    from alerting.store.tables import EvidenceRow, PostRow
+
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    store.migrate()
+    a, b = "http://127.0.0.1/weibo/s?page=1", "http://127.0.0.1/weibo/s?page=2"
+    wb = "http://127.0.0.1/weibo/status/1"
+    first = Post(id=post_id_for(wb), url=wb, source=SRC, content="原文", metrics=Metrics(likes=1))
+    later = first.model_copy(update={"metrics": Metrics(likes=5)})
+    other = Post(id=post_id_for(wb + "2"), url=wb + "2", source=SRC, content="另一条")
+    saved = save_pages(store, [
+        PageRecord(SRC, a, [first, other], "fa", body=b"<html>same body</html>"),
+        PageRecord(SRC, b, [later], "fb", body=b"<html>same body</html>", also_seen=[(a + "#x", "l", 0, None)]),
+        PageRecord(SRC, a, [], "fa2"),  # the same URL again in one batch: one seen row, the last fingerprint
+    ])
+    assert [(s.new, s.changed, s.same) for s in saved] == [(2, 0, 0), (0, 1, 0), (0, 0, 0)]
+    assert saved[0].evidence == saved[1].evidence and saved[2].evidence is None
+    with store.session() as s:
+        rows = {r.id: r for r in s.scalars(select(PostRow))}
+        assert len(rows) == 2 and rows[first.id].likes == 5 and rows[first.id].raw_sha256 == saved[0].evidence
+        assert s.scalar(select(func.count()).select_from(EvidenceRow)) == 1
+    seen = load_seen(store, SRC)
+    assert seen[a].fingerprint == "fa2" and seen[b].fingerprint == "fb" and seen[a + "#x"].fingerprint == "l"
+    again = save_pages(store, [PageRecord(SRC, a, [first, other], "fa", body=b"<html>same body</html>")])
+    assert (again[0].new, again[0].changed, again[0].same) == (0, 1, 1)  # likes back to 1
     store.dispose()
 
 

@@ -35,8 +35,10 @@ def test_kill_9_then_rerun_loses_and_duplicates_nothing(crawl_env_factory: Any) 
     env = crawl_env_factory("resume", only=["demo-tieba"])
     src = env.cfg.source("demo-tieba")
     env.sites.set_fault("/tieba/p/", "slow", seconds=0.3)
+    # Small save batches, often: the kill lands between batches with a batch of pages parsed but not saved.
     cmd = crawl_command(src, env.config_dir, extra_settings={"CONCURRENT_REQUESTS_PER_DOMAIN": "1",
-                                                             "LOG_LEVEL": "WARNING"})
+                                                             "LOG_LEVEL": "WARNING", "YUQING_SAVE_BATCH": "3",
+                                                             "YUQING_SAVE_SECONDS": "0.2"})
     child_env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawler.settings")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)

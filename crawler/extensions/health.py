@@ -61,7 +61,8 @@ def judge(stats: dict[str, Any], source_id: str, reason: str = "finished") -> Ve
     new = g("yuqing/posts/new")
     parse_errors = sum(v for k, v in parse.items() if k not in ("login_expired", "items_vanished", "deleted"))
     failed_requests = sum(g(f"yuqing/failed/{r}") for r in ROLES)
-    bugs = g("spider_exceptions/count")  # an exception in our own code while parsing a page
+    # An exception in our own code while parsing a page, or a page the database refused to store.
+    bugs = g("spider_exceptions/count") + g("yuqing/store_failed")
     errors = failed_requests + parse_errors + g("yuqing/login_expired") + bugs
     blocked = http.get("403", 0) + http.get("429", 0) + sum(parse.get(r, 0) for r in BLOCK_REASONS)
     robots = sum(g(f"yuqing/robots_forbidden/{r}") for r in ROLES)
