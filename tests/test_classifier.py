@@ -110,3 +110,32 @@ def test_explain_floor_skips_quiet_posts(clf: Classifier) -> None:
     quiet, loud = clf.predict(texts, explain_floor=clf.threshold)
     assert quiet.explanation == [] and loud.explanation
     assert [p.sensitivity for p in clf.predict(texts, explain=0)] == [quiet.sensitivity, loud.sensitivity]
+
+
+def test_one_table_scores_equal_scikit_learn(clf: Classifier) -> None:
+    """The load-time weight table gives what the TF-IDF matrix and the three heads + stacker give."""
+    from yuqing.demo.content import scale_posts
+
+    texts = list(CLEAR.values()) + ["", "ＡＢＣ１２３ 全角", "🙂😡 emoji 帖子", "\x00中\x00", "a"]
+    texts += [p.text() for p in scale_posts(60, length=200)]
+    tokens = [tokenize(t) for t in texts]
+    fast, slow = clf.scores(texts, tokens), clf.reference_scores(texts, tokens)
+    for key in ("sensitivity", "attack", "category"):
+        assert np.allclose(fast[key], slow[key], rtol=0, atol=1e-9), key
+    assert clf.scores([])["category"].shape == (0, 5)
+
+
+def test_explanations_name_meaningful_terms(clf: Classifier) -> None:
+    from analysis.explain import explain_stopped
+
+    for term in ("的", "了", "是", "说", "个", "我们", "这个", "也是", "了，", "2020", "，。", "🙂", "已经", "没有"):
+        assert explain_stopped(term), term
+    for term in ("食堂", "学生", "收费", "被打", "听说", "为什么", "转发", "a", "救护车"):
+        assert not explain_stopped(term), term
+    texts = list(CLEAR.values()) + ["说了是的，我们也是这个意思，学生都被打了，食堂的饭菜发霉了"]
+    for p in clf.predict(texts, explain=40):
+        assert p.explanation
+        assert not [t for t, _ in p.explanation if explain_stopped(t)], p.explanation
+    # the last text's explanation still names the content words, never the function words around them
+    last = [t for t, _ in clf.predict(texts[-1:], explain=40)[0].explanation]
+    assert not {"的", "了", "是", "说", "我们"} & set(last)
