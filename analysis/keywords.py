@@ -17,13 +17,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING
+
+import ahocorasick  # type: ignore[import-not-found]  # (no stubs)
 
 from yuqing.errors import InputError
 
 if TYPE_CHECKING:
     from yuqing.config import Config
 
+_WORD = itemgetter(1)  # the value of an Aho-Corasick hit (end, word)
 # A token is a /regex/ (which may contain | and spaces are not allowed inside) or a run of non-space,
 # non-| characters; either may carry a + or ! prefix. Clause separators are bare |.
 _TOKEN = re.compile(r"(?P<op>[+!]?)(?:/(?P<re>(?:\\.|[^/\\])+)/|(?P<word>[^\s|/][^\s|]*))|(?P<bar>\|)")
@@ -50,25 +54,39 @@ class Clause:
     any_of: list[_Term] = field(default_factory=list)
     must: list[_Term] = field(default_factory=list)
     must_not: list[_Term] = field(default_factory=list)
+    # set by compile(): the plain words of which the clause needs one, None when it can match without them
+    vocabulary: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def compile(self) -> None:
         """Sets of the plain words, for matching against the set of words found in a text."""
         self._any = frozenset(t.text for t in self.any_of if t.regex is None)
-        self._any_re = [t for t in self.any_of if t.regex is not None]
         self._must = frozenset(t.text for t in self.must if t.regex is None)
-        self._must_re = [t for t in self.must if t.regex is not None]
         self._not = frozenset(t.text for t in self.must_not if t.regex is None)
-        self._not_re = [t for t in self.must_not if t.regex is not None]
+        # the regexes' bound search methods, called in plain loops (no generator per clause and text)
+        self._any_re = [t.regex.search for t in self.any_of if t.regex is not None]
+        self._must_re = [t.regex.search for t in self.must if t.regex is not None]
+        self._not_re = [t.regex.search for t in self.must_not if t.regex is not None]
+        self.vocabulary = (self._any | self._must) if self.needs_words() else None
 
     def matches_found(self, text: str, words: set[str]) -> bool:
         """``matches`` given the set of plain words that occur in ``text`` (compile() first)."""
-        # (the regex lists are tested before any()/all() build a generator: most clauses have none)
-        if (self.any_of and words.isdisjoint(self._any)
-                and not (self._any_re and any(t.found(text) for t in self._any_re))):
+        if self.any_of and words.isdisjoint(self._any):
+            for search in self._any_re:
+                if search(text):
+                    break
+            else:
+                return False
+        if not self._must <= words:
             return False
-        if not self._must <= words or (self._must_re and not all(t.found(text) for t in self._must_re)):
+        for search in self._must_re:
+            if not search(text):
+                return False
+        if not words.isdisjoint(self._not):
             return False
-        return words.isdisjoint(self._not) and not (self._not_re and any(t.found(text) for t in self._not_re))
+        for search in self._not_re:
+            if search(text):
+                return False
+        return True
 
     def matches(self, text: str, words: set[str] | None = None) -> bool:
         if self.any_of and not any(t.found(text, words) for t in self.any_of):
@@ -79,6 +97,10 @@ class Clause:
 
     def empty(self) -> bool:
         return not (self.any_of or self.must)
+
+    def needs_words(self) -> bool:
+        """Whether the clause can only match a text containing one of its plain words."""
+        return bool(self._must or (self._any and not self._any_re))
 
 
 def parse(expression: str) -> list[Clause]:
@@ -130,21 +152,34 @@ class TopicMatcher:
             for c in clauses:
                 c.compile()
         plain = {t.text for _, cs in self._topics for c in cs for t in (*c.any_of, *c.must, *c.must_not) if not t.regex}
-        # Words match as substrings: one `in` per plain word (a few dozen) finds every word that occurs,
-        # overlapping ones included, in half the time of a zero-width regex search at every position.
-        self._plain = tuple(sorted(plain))
+        # Words match as substrings: one Aho-Corasick scan finds every plain word that occurs, overlapping and
+        # nested ones included, in a third of the time of one `in` per word (a few dozen).
+        self._words = ahocorasick.Automaton()
+        for word in sorted(plain):
+            self._words.add_word(word, word)
+        self._words.make_automaton()
+        # A topic whose every clause needs one of its plain words is skipped when none occurs: its
+        # vocabulary (the union) is None when some clause needs none.
+        self._compiled: list[tuple[str, list[Clause], frozenset[str] | None]] = []
+        for name, clauses in self._topics:
+            vocabularies = [c.vocabulary for c in clauses]
+            vocabulary: frozenset[str] | None = None
+            if all(v is not None for v in vocabularies):
+                vocabulary = frozenset(w for v in vocabularies if v is not None for w in v)
+            self._compiled.append((name, clauses, vocabulary))
 
     @classmethod
     def from_config(cls, cfg: Config) -> TopicMatcher:
         return cls((t.name, t.expression) for t in cfg.topics)
 
     def match(self, text: str) -> list[str]:
-        words = {w for w in self._plain if w in text}
+        words = set(map(_WORD, self._words.iter(text))) if text and len(self._words) else set()
         out = []
-        for name, clauses in self._topics:
+        for name, clauses, vocabulary in self._compiled:
+            if vocabulary is not None and words.isdisjoint(vocabulary):
+                continue
             for c in clauses:
                 if c.matches_found(text, words):
                     out.append(name)
                     break
         return out
-

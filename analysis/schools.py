@@ -33,8 +33,25 @@ _BAD_BEFORE = set("第十百千万零〇两几初高周统唯其之每任同期�
 # …or right before one of these (中午, 中旬, 中心, 中国, 中医, 中等, 中年, 中秋, 中奖, 中外, 中华, 中毒).
 _BAD_AFTER = set("午旬间途心央国医药等性年秋奖介外华共断毒")
 _BAD_AFTER_WORDS = ("全会",)  # 二中全会
-# Spaces inside a Chinese name ("示例 县第一中学") are layout, not separators.
-_CJK_SPACE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
+# Spaces inside a Chinese name ("示例 县第一中学") are layout, not separators: a run of whitespace
+# between two CJK characters is dropped.
+_SPACE_RUN = re.compile(r"\s+")
+
+
+def _join_cjk_spaces(text: str) -> str:
+    """The text without whitespace runs between two CJK characters (a few runs, each checked at its ends:
+    a lookaround regex tried at every position cost more than the whole match)."""
+    parts: list[str] = []
+    last = 0
+    for m in _SPACE_RUN.finditer(text):
+        a, b = m.span()
+        if a > 0 and b < len(text) and "\u4e00" <= text[a - 1] <= "\u9fff" and "\u4e00" <= text[b] <= "\u9fff":
+            parts.append(text[last:a])
+            last = b
+    if not parts:
+        return text
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,9 @@ class SchoolMatcher:
         self._re = re.compile("|".join(map(re.escape, surfaces))) if surfaces else None
         self.our_places = [p for p in our_places if p]
         self.other_places = [p for p in other_places if p]
+        self._ours = tuple(self.our_places)  # for str.startswith/endswith, which take a tuple
+        # names that say themselves they are ours (示例县一中, 东山镇中学): no place before them can claim them
+        self._self_placed = {s for s in by_surface if s.startswith(self._ours)} if self._ours else set()
         self._ours_re = re.compile("|".join(map(re.escape, sorted(self.our_places, key=len, reverse=True))))
         others = sorted(self.other_places, key=len, reverse=True)
         self._others_re = re.compile("|".join(map(re.escape, others))) if others else None
@@ -84,7 +104,7 @@ class SchoolMatcher:
     # -- matching ---------------------------------------------------------------------------------
 
     def _is_ours(self, place: str) -> bool:
-        if any(place.endswith(p) for p in self.our_places):
+        if self._ours and place.endswith(self._ours):
             return True
         cut = max((i for i, ch in enumerate(place) if ch in _FUNCTION), default=-1)
         stem, suffix = place[cut + 1 : -1], place[-1]
@@ -102,7 +122,7 @@ class SchoolMatcher:
         for a, b in others:
             if a < end and b >= start and a <= start:
                 return True
-        if any(surface.startswith(p) for p in self.our_places):
+        if surface in self._self_placed:
             return False  # the name itself says it is ours (示例县一中, 东山镇中学)
         before = text[max(0, start - 6) : start]
         if surface[0] in _PLACE_SUFFIX:  # 县一中 in 邻县一中: the suffix belongs to the place before
@@ -110,9 +130,7 @@ class SchoolMatcher:
         m = _PLACE_BEFORE.search(before)
         if m is None:
             return False
-        return not self._is_ours(m.group(1)) and not any(
-            before.endswith(p) for p in self.our_places
-        )
+        return not self._is_ours(m.group(1)) and not (self._ours and before.endswith(self._ours))
 
     def _short_form_ok(self, text: str, start: int, end: int) -> bool:
         if start > 0 and text[start - 1] in _BAD_BEFORE:
@@ -133,14 +151,16 @@ class SchoolMatcher:
         if self._re is None or not text:
             return []
         if " " in text or "\u3000" in text or "\t" in text or "\n" in text:
-            text = _CJK_SPACE.sub("", text)
-        others = self._other_spans(text)
+            text = _join_cjk_spaces(text)
+        others: list[tuple[int, int]] | None = None  # spans of other places, found once a name is
         context: bool | None = None
         out: list[str] = []
         for m in self._re.finditer(text):
             name = self._names[m.group(0)]
             if name.school_id in out:
                 continue
+            if others is None:
+                others = self._other_spans(text)
             if self._attached_elsewhere(text, m.start(), m.end(), name.surface, others):
                 continue
             if name.kind == "short":
