@@ -319,20 +319,27 @@ def _distinct_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values[last], np.diff(last, prepend=-1)
 
 
-def _top_pairs(post: np.ndarray, cand: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+def _top_pairs(post: np.ndarray, cand: np.ndarray, seen: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (post, candidate) pairs from LSH hits, keeping per post the ``limit`` candidates that share
-    the most bands with it (ties: the lower candidate number, i.e. indexed or loaded first): band agreement
-    already ranks similarity, so only those are verified. Returned grouped by post, best ranked first.
-    Sorts of one packed integer each (post numbers below 2**23, candidates below 2**32): np.sort of
-    int64 is many times faster than np.unique, lexsort or a stable argsort."""
-    pair, counts = _distinct_counts(np.sort(post.astype(np.int64) << 32 | cand.astype(np.int64)))
+    the most bands with it (ties: the one found first, ``seen`` being each hit's place, below 256, in its
+    post's hits): band agreement already ranks similarity, so only those are verified. Returned grouped
+    by post, best ranked first (all of a post's candidates, when it has no more than ``limit``, by number).
+    Sorts of one packed integer each (posts below 2**23, candidates below 2**32): np.sort of int64 is many
+    times faster than np.unique, lexsort or a stable argsort."""
+    hits = np.sort(post.astype(np.int64) << 40 | cand.astype(np.int64) << 8 | seen)
+    pair = hits >> 8
+    first = np.flatnonzero(np.concatenate([[True], pair[1:] != pair[:-1]]))
+    counts = np.diff(first, append=len(pair))
+    found, pair = hits[first] & 0xFF, pair[first]
     p = pair >> 32
     if not len(p) or int(_rank_in_runs(p).max()) < limit:
         return p, pair & 0xFFFFFFFF
-    # per post, most shared bands first: post, then (BANDS - shared bands), then candidate
-    ranked = np.sort(p << 40 | (BANDS - np.minimum(counts, BANDS)) << 32 | (pair & 0xFFFFFFFF))
-    keep = ranked[_rank_in_runs(ranked >> 40) < limit]
-    return keep >> 40, keep & 0xFFFFFFFF
+    # per post: most shared bands first, then first found; the pair's index rides in the low bits
+    bits = max(1, len(pair).bit_length())
+    ranked = np.sort(p << (13 + bits) | (BANDS - np.minimum(counts, BANDS)) << (8 + bits) | found << bits
+                     | np.arange(len(pair)))
+    keep = ranked[_rank_in_runs(ranked >> (13 + bits)) < limit] & ((1 << bits) - 1)
+    return p[keep], pair[keep] & 0xFFFFFFFF
 
 
 def _accepted_lists(n: int, post: np.ndarray, cand: np.ndarray, count: np.ndarray, ok: np.ndarray) -> list[list]:
@@ -552,11 +559,14 @@ class EventGrouper:
         hit = bucket >= 0
         full[hit] = self._fill[bucket[hit]] >= MAX_BUCKET
         members = self._slots[bucket[hit]]  # (hits, MAX_BUCKET), in band order then bucket order
-        post = np.repeat(rows[np.nonzero(hit)[0]], MAX_BUCKET).reshape(members.shape)[members >= 0]
-        cand = members[members >= 0]
+        post_of, band_of = np.nonzero(hit)
+        there = members >= 0
+        post = np.repeat(rows[post_of], MAX_BUCKET).reshape(members.shape)[there]
+        seen = (band_of[:, None] * MAX_BUCKET + np.arange(MAX_BUCKET))[there]
+        cand = members[there]
         if not len(cand):
             return [[] for _ in range(n)], full
-        post, cand = _top_pairs(post, cand, MAX_VERIFY)
+        post, cand = _top_pairs(post, cand, seen, MAX_VERIFY)
         agree = _agreeing_values(self._vals[cand], vals[post])
         ok = _accepted(agree, sizes[post], self._sizes[cand], self.threshold)
         return _accepted_lists(n, post, cand, agree, ok), full
@@ -612,8 +622,9 @@ class EventGrouper:
         if not total:
             return [[] for _ in range(n)]
         post = np.repeat(np.repeat(rows, BANDS), lens)
-        offset = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(left, lens)
-        post, cand = _top_pairs(post, self._loaded_rows[offset], MAX_VERIFY)
+        within = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)  # place in its band's hits
+        seen = np.repeat(np.tile(np.arange(BANDS) * MAX_BUCKET, len(rows)), lens) + within
+        post, cand = _top_pairs(post, self._loaded_rows[within + np.repeat(left, lens)], seen, MAX_VERIFY)
         agree = _agreeing_values(self._loaded_values[cand], stored[post])
         theirs = self._loaded_size[cand]
         ok = _accepted(agree, sizes[post], np.where(theirs > 0, theirs, sizes[post]), self.threshold)
