@@ -10,7 +10,7 @@ or posts / reach grown ``escalation_growth`` times since the last alert; the mai
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from alerting import audit
 from alerting.notify import compose, outbox
 from alerting.queue import compute_deadline
-from alerting.store.tables import AnalysisRow, EventRow, WarningRow
+from alerting.store.tables import AnalysisRow, EventRow, PostRow, WarningRow
 from yuqing.config import Config
 from yuqing.model import Category, Severity
 
@@ -54,30 +54,56 @@ def _rank(severity: str | None) -> int:
 
 def relevant_schools(session: Session, cfg: Config, event_id: str) -> list[str]:
     """Our schools named by the event's relevant posts (a same-named school elsewhere is not relevant)."""
+    return relevant_schools_of(session, cfg, [event_id]).get(event_id, [])
+
+
+def relevant_schools_of(session: Session, cfg: Config, event_ids: Sequence[str]) -> dict[str, list[str]]:
+    """``relevant_schools`` for many events in one query per 500, in the order their posts were crawled."""
     known = {s.id for s in cfg.schools}
-    out: list[str] = []
-    for schools in session.scalars(
-        select(AnalysisRow.schools).where(AnalysisRow.event_id == event_id, AnalysisRow.relevant.is_(True))
-    ):
-        for sid in schools or []:
-            if sid in known and sid not in out:
-                out.append(sid)
+    out: dict[str, list[str]] = {}
+    for chunk in _chunks(event_ids):
+        for eid, schools in session.execute(
+            select(AnalysisRow.event_id, AnalysisRow.schools).join(PostRow, PostRow.id == AnalysisRow.post_id)
+            .where(AnalysisRow.event_id.in_(chunk), AnalysisRow.relevant.is_(True))
+            .order_by(AnalysisRow.event_id, PostRow.crawled_at, PostRow.id)
+        ):
+            found = out.setdefault(eid, [])
+            for sid in schools or []:
+                if sid in known and sid not in found:
+                    found.append(sid)
     return out
 
 
+def _chunks(ids: Sequence[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
+
+
 def raise_warnings(session: Session, cfg: Config, event_ids: Iterable[str], now: datetime) -> list[WarningRow]:
-    """Create or re-alert the warnings of the touched events; returns those created or re-alerted."""
+    """Create or re-alert the warnings of the touched events; returns those created or re-alerted.
+
+    The events, their warnings and their relevant schools are read once for the whole batch (the
+    pipeline touches hundreds of events per batch; most have no category and are skipped in SQL)."""
     limit = threshold(cfg, now)
+    ids = sorted(set(event_ids))
+    events: dict[str, EventRow] = {}
+    existing: dict[str, WarningRow] = {}
+    for chunk in _chunks(ids):
+        events.update((e.id, e) for e in session.scalars(
+            select(EventRow).where(EventRow.id.in_(chunk), EventRow.category != Category.none.value)))
+    candidates = sorted(events)
+    for chunk in _chunks(candidates):
+        existing.update((w.event_id, w) for w in session.scalars(
+            select(WarningRow).where(WarningRow.event_id.in_(chunk))) if w.event_id)
+    schools_of = relevant_schools_of(session, cfg, candidates)
     out: list[WarningRow] = []
-    for eid in sorted(set(event_ids)):
-        event = session.get(EventRow, eid)
-        if event is None or event.category == Category.none.value:
-            continue
-        schools = relevant_schools(session, cfg, eid)
-        existing = session.scalars(select(WarningRow).where(WarningRow.event_id == eid)).first()
-        if existing is not None:
-            if _re_alert(session, cfg, existing, event, schools, now):
-                out.append(existing)
+    for eid in candidates:
+        event = events[eid]
+        schools = schools_of.get(eid, [])
+        warning = existing.get(eid)
+        if warning is not None:
+            if _re_alert(session, cfg, warning, event, schools, now):
+                out.append(warning)
             continue
         if not schools or event.sensitivity < limit:
             continue

@@ -8,24 +8,26 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections import Counter
-from collections.abc import Callable, Iterable
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from alerting.store import Store
-from alerting.store.posts import pending_posts, row_to_post
+from alerting.store.posts import count_pending, pending_post_rows, row_to_post
 from alerting.store.tables import AnalysisRow, EventRow, PostRow, WarningRow
 from yuqing.config import Config
 from yuqing.model import Analysis, Category, Post, Severity, utcnow
 
 if TYPE_CHECKING:
     from analysis.analyzer import Analyzer
-    from analysis.events import EventGrouper
+    from analysis.events import EventAssignment, EventGrouper
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,26 @@ class PipelineReport:
     by_category: Counter[str] = field(default_factory=Counter)
     indexed: int = 0
     index_waiting: int = 0
+    # Per step (read, analyse, group, store, events, warnings, commit, index): where the time goes, in
+    # seconds of wall clock and of this process's CPU (the figure that holds on a busy machine).
+    seconds: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, step: str) -> Iterator[None]:
+        mark = _clocks()
+        try:
+            yield
+        finally:
+            self.add_since(step, mark)
+
+    def add_since(self, step: str, mark: tuple[float, float]) -> None:
+        self.seconds[step] = self.seconds.get(step, 0.0) + time.perf_counter() - mark[0]
+        self.cpu_seconds[step] = self.cpu_seconds.get(step, 0.0) + time.process_time() - mark[1]
+
+
+def _clocks() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
 
 
 def _optional(module: str) -> Any | None:
@@ -90,8 +112,12 @@ def process_pending(
     analyzer: Analyzer | None = None,
     now: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
+    grouper: EventGrouper | None = None,
 ) -> PipelineReport:
-    """Analyse every post that has no analysis yet, group events, raise warnings, fill the outboxes."""
+    """Analyse every post that has no analysis yet, group events, raise warnings, fill the outboxes.
+
+    ``grouper`` lets a caller that runs this repeatedly (while crawls are still storing posts) keep one
+    event grouper across the calls instead of loading recent events from the store each time."""
     from alerting import rules
 
     if analyzer is None:
@@ -101,113 +127,180 @@ def process_pending(
     now = now or utcnow()
     report = PipelineReport()
     with store.session() as s:
-        total = s.scalar(
-            select(func.count()).select_from(PostRow)
-            .outerjoin(AnalysisRow, AnalysisRow.post_id == PostRow.id).where(AnalysisRow.post_id.is_(None))
-        ) or 0
-        grouper = build_grouper(s, now)
+        total = count_pending(s)
+        if grouper is None:
+            grouper = build_grouper(s, now)
     index_outbox = _optional("alerting.index.outbox")
     while True:
+        # One transaction per batch: analyses, events, warnings and both outboxes commit together.
         with store.session() as s:
-            rows = pending_posts(s, limit=BATCH)
-            if not rows:
-                break
-            posts = [row_to_post(r) for r in rows]
-            analyses = analyzer.analyze_many(posts)
-            with s.no_autoflush:  # one flush for the batch instead of one per lookup
-                touched = _store_batch(s, grouper, posts, analyses, now, report)
-            if index_outbox is not None:
-                index_outbox.enqueue_posts(s, [p.id for p in posts], now)
-            s.flush()
-            _update_events(s, cfg, touched)
-            warnings = rules.raise_warnings(s, cfg, touched, now)
+            with report.timed("read"):
+                rows = pending_post_rows(s, limit=BATCH)
+                if not rows:
+                    break
+                posts = [row_to_post(r) for r in rows]
+            with report.timed("analyse"):
+                analyses = analyzer.analyze_many(posts)
+            with report.timed("group"):
+                # One batch call: replies are grouped after their thread, and the analyses keep different
+                # schools' stories apart.
+                assignments = grouper.assign_many(posts, analyses)
+            with report.timed("store"):
+                touched = _store_batch(s, posts, analyses, assignments, now, report)
+                if index_outbox is not None:
+                    index_outbox.enqueue_posts(s, [p.id for p in posts], now,
+                                               content_hashes={r.id: r.content_hash for r in rows})
+            with report.timed("events"):
+                _update_events(s, cfg, touched)
+            with report.timed("warnings"):
+                warnings = rules.raise_warnings(s, cfg, touched, now)
             report.warnings.extend(w.id for w in warnings if w.id not in report.warnings)
             report.events_touched += len(touched)
+            committing = _clocks()
+        report.add_since("commit", committing)  # the session commits as its block ends
         if progress:
             progress(report.analysed, total)
     if index is not None and index_outbox is not None:
-        replay = index_outbox.replay(store, index)
+        with report.timed("index"):
+            replay = index_outbox.replay(store, index)
         report.indexed = getattr(replay, "delivered", 0)
         report.index_waiting = getattr(replay, "waiting", 0)
     return report
 
 
+def _chunks(ids: Sequence[str], size: int = 500) -> Iterator[list[str]]:
+    """IN-lists of bounded length (SQLite's bound-parameter limit, and the planner's comfort)."""
+    ids = list(ids)
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 def _store_batch(
-    s: Session, grouper: EventGrouper, posts: list[Post], analyses: list[Analysis], now: datetime,
+    s: Session, posts: list[Post], analyses: list[Analysis], assignments: Sequence[EventAssignment], now: datetime,
     report: PipelineReport,
 ) -> set[str]:
+    """New events, then the analyses that refer to them: two multi-row INSERTs, no ORM objects."""
     touched: set[str] = set()
-    # One batch call: replies are grouped after their thread, and the analyses keep different schools'
-    # stories apart. New events are added first, since analyses refer to them.
-    assignments = grouper.assign_many(posts, analyses)
+    new_ids = list(dict.fromkeys(a.event_id for a in assignments if a.is_new))
+    known: set[str] = set()
+    for chunk in _chunks(new_ids):
+        known.update(s.scalars(select(EventRow.id).where(EventRow.id.in_(chunk))))
+    new_events: list[dict[str, Any]] = []
     for post, assignment in zip(posts, assignments, strict=True):
-        if assignment.is_new and s.get(EventRow, assignment.event_id) is None:
+        if assignment.is_new and assignment.event_id not in known:
+            known.add(assignment.event_id)
             seen = post.published_at or post.crawled_at
-            s.add(EventRow(id=assignment.event_id, title=post.title or post.content[:60],
-                           signature=assignment.signature, first_seen=seen, last_seen=seen))
-            report.new_events += 1
-    s.flush()  # events before the analyses that refer to them (no ORM relationship orders them)
+            new_events.append({"id": assignment.event_id, "title": post.title or post.content[:60],
+                               "signature": assignment.signature, "first_seen": seen, "last_seen": seen,
+                               "post_count": 0, "site_count": 0, "reach": 0, "schools": [],
+                               "category": Category.none.value, "severity": None, "sensitivity": 0.0})
+    if new_events:
+        s.execute(insert(EventRow.__table__), new_events)
+    values: list[dict[str, Any]] = []
     for post, a, assignment in zip(posts, analyses, assignments, strict=True):
         a.event_id = assignment.event_id
         # Pending posts have no analysis row yet (one writer: the service serialises the pipeline).
-        s.add(
-            AnalysisRow(
-                post_id=post.id, schools=a.schools, relevant=a.relevant, sensitivity=a.sensitivity,
-                category=a.category.value, severity=a.severity.value if a.severity else None,
-                sentiment=a.sentiment, explanation=[list(t) for t in a.explanation], topics=a.topics,
-                event_id=a.event_id, model=a.model, analysed_at=now,
-            )
-        )
+        values.append({
+            "post_id": post.id, "schools": a.schools, "relevant": a.relevant, "sensitivity": a.sensitivity,
+            "category": a.category.value, "severity": a.severity.value if a.severity else None,
+            "sentiment": a.sentiment, "explanation": [list(t) for t in a.explanation], "topics": a.topics,
+            "event_id": a.event_id, "model": a.model, "analysed_at": now,
+        })
         touched.add(assignment.event_id)
         report.analysed += 1
         report.relevant += int(a.relevant)
         report.sensitive += int(a.category != Category.none)
         report.by_category[a.category.value] += 1
+    s.execute(insert(AnalysisRow.__table__), values)
+    report.new_events += len(new_events)
     return touched
 
 
+def _contains(dialect: str, column: Any, term: str) -> ColumnElement[bool]:
+    """Case-sensitive substring test in SQL (LIKE folds ASCII case on SQLite and needs escaping)."""
+    if dialect == "postgresql":
+        return func.strpos(column, term) > 0
+    return func.instr(column, term) > 0
+
+
+def _red_line_events(s: Session, event_ids: Sequence[str], red_lines: Sequence[str]) -> set[str]:
+    """Events with a red-line term in some post's title or text, found by the database (the texts of a
+    long thread are not fetched into Python each time a reply joins it)."""
+    if not red_lines or not event_ids:
+        return set()
+    dialect = s.get_bind().dialect.name
+    test = or_(*(_contains(dialect, col, t) for t in red_lines for col in (PostRow.title, PostRow.content)))
+    found: set[str] = set()
+    for chunk in _chunks(event_ids):
+        found.update(s.scalars(
+            select(AnalysisRow.event_id).distinct().join(PostRow, PostRow.id == AnalysisRow.post_id)
+            .where(AnalysisRow.event_id.in_(chunk), test)
+        ))
+    return found
+
+
+_EVENT_POSTS = (AnalysisRow.event_id, AnalysisRow.schools, AnalysisRow.relevant, AnalysisRow.sensitivity,
+                AnalysisRow.category, PostRow.published_at, PostRow.crawled_at, PostRow.site, PostRow.reposts,
+                PostRow.comments, PostRow.likes, PostRow.views)
+
+
 def _update_events(s: Session, cfg: Config, event_ids: Iterable[str]) -> None:
-    """Recompute each touched event from all its posts: counts, reach, schools, category, severity."""
+    """Recompute each touched event from all its posts: counts, reach, schools, category, severity.
+
+    Two reads for the whole batch (the touched events' posts, in crawl order, and which of them hold a
+    red-line term) and one executemany UPDATE."""
     from analysis.severity import event_severity
 
-    red_lines = [t for t in cfg.red_lines if t]
-    for eid in event_ids:
-        event = s.get(EventRow, eid)
-        if event is None:
+    ids = sorted(set(event_ids))
+    if not ids:
+        return
+    previous: dict[str, int] = {}
+    posts: dict[str, list[Any]] = defaultdict(list)
+    for chunk in _chunks(ids):
+        previous.update((r.id, r.post_count or 0) for r in s.execute(
+            select(EventRow.id, EventRow.post_count).where(EventRow.id.in_(chunk))))
+        for r in s.execute(
+            select(*_EVENT_POSTS).join(PostRow, PostRow.id == AnalysisRow.post_id)
+            .where(AnalysisRow.event_id.in_(chunk))
+            .order_by(AnalysisRow.event_id, PostRow.crawled_at, PostRow.id)
+        ):
+            posts[r.event_id].append(r)
+    red = _red_line_events(s, [e for e in ids if e in previous and posts[e]], [t for t in cfg.red_lines if t])
+    updates: list[dict[str, Any]] = []
+    for eid in ids:
+        rows = posts.get(eid)
+        if eid not in previous or not rows:
             continue
-        rows = s.execute(
-            select(PostRow, AnalysisRow).join(AnalysisRow, AnalysisRow.post_id == PostRow.id)
-            .where(AnalysisRow.event_id == eid)
-        ).all()
-        if not rows:
-            continue
-        previous = event.post_count or 0
-        times = [p.published_at or p.crawled_at for p, _ in rows]
+        times = [r.published_at or r.crawled_at for r in rows]
         schools: list[str] = []
         weight: Counter[str] = Counter()
         reach = 0
-        for p, a in rows:
-            reach += (p.reposts or 0) * 10 + (p.comments or 0) * 3 + (p.likes or 0) + (p.views or 0) // 100
-            for sid in a.schools:
+        for r in rows:
+            reach += (r.reposts or 0) * 10 + (r.comments or 0) * 3 + (r.likes or 0) + (r.views or 0) // 100
+            for sid in r.schools or []:
                 if sid not in schools:
                     schools.append(sid)
-            if a.category != Category.none.value:
-                weight[a.category] += a.sensitivity
-        relevant = [a for _, a in rows if a.relevant]
-        scored = relevant or [a for _, a in rows]
-        event.post_count = len(rows)
-        event.site_count = len({p.site for p, _ in rows})
-        event.reach = reach
-        event.schools = schools
-        event.first_seen = min(times)
-        event.last_seen = max(times)
-        event.sensitivity = max(a.sensitivity for a in scored)
-        event.category = weight.most_common(1)[0][0] if weight else Category.none.value
-        growth = event.post_count / previous if previous else 1.0
-        text = " ".join(f"{p.title} {p.content}" for p, _ in rows)
-        red = any(t in text for t in red_lines)
-        sev = event_severity(event.sensitivity, Category(event.category), reach, event.site_count, growth, red)
-        event.severity = sev.value if isinstance(sev, Severity) else None
+            if r.category != Category.none.value:
+                weight[r.category] += r.sensitivity
+        scored = [r for r in rows if r.relevant] or rows
+        post_count = len(rows)
+        site_count = len({r.site for r in rows})
+        sensitivity = max(r.sensitivity for r in scored)
+        category = weight.most_common(1)[0][0] if weight else Category.none.value
+        growth = post_count / previous[eid] if previous[eid] else 1.0
+        sev = event_severity(sensitivity, Category(category), reach, site_count, growth, eid in red)
+        updates.append({
+            "b_id": eid, "post_count": post_count, "site_count": site_count, "reach": reach, "schools": schools,
+            "first_seen": min(times), "last_seen": max(times), "sensitivity": sensitivity, "category": category,
+            "severity": sev.value if isinstance(sev, Severity) else None,
+        })
+    if updates:
+        table = EventRow.__table__
+        s.execute(
+            update(table).where(table.c.id == bindparam("b_id")).values(
+                {k: bindparam(k) for k in updates[0] if k != "b_id"}),
+            updates,
+        )
 
 
 def open_warning_ids(s: Session) -> list[int]:

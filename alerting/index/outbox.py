@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from alerting.index.documents import load_docs, post_ids_of_event
@@ -55,21 +55,33 @@ def enqueue_post(session: Session, post_id: str, now: datetime | None = None) ->
     _put(session, f"index:{post_id}:{content_hash[:16]}", {"op": "index", "post_ids": [post_id]}, now or utcnow())
 
 
-def enqueue_posts(session: Session, post_ids: Sequence[str], now: datetime | None = None) -> None:
-    """``enqueue_post`` for a batch in three statements (the pipeline queues hundreds at a time)."""
+def enqueue_posts(session: Session, post_ids: Sequence[str], now: datetime | None = None,
+                  content_hashes: Mapping[str, str] | None = None) -> None:
+    """``enqueue_post`` for a batch in a few statements (the pipeline queues hundreds at a time).
+
+    ``content_hashes`` (post id → posts.content_hash), when the caller has them, saves reading them back."""
     ids = list(dict.fromkeys(post_ids))
     if not ids:
         return
     now = now or utcnow()
-    rows = session.execute(select(PostRow.id, PostRow.content_hash).where(PostRow.id.in_(ids)))
-    hashes: dict[str, str] = {pid: h or "" for pid, h in rows}
+    hashes: dict[str, str] = {}
+    if content_hashes is not None and all(pid in content_hashes for pid in ids):
+        hashes = {pid: content_hashes[pid] or "" for pid in ids}
+    else:
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            rows = session.execute(select(PostRow.id, PostRow.content_hash).where(PostRow.id.in_(chunk)))
+            hashes.update((pid, h or "") for pid, h in rows)
     keys = {pid: f"index:{pid}:{hashes.get(pid, '')[:16]}" for pid in ids}
-    session.execute(delete(OutboxRow).where(OutboxRow.key.in_(list(keys.values()))))
-    session.add_all(
-        OutboxRow(channel=CHANNEL, key=key, payload={"op": "index", "post_ids": [pid]}, created_at=now, attempts=0,
-                  next_attempt_at=now, delivered_at=None, last_error="")
+    key_list = list(keys.values())
+    for start in range(0, len(key_list), CHUNK):
+        session.execute(delete(OutboxRow).where(OutboxRow.key.in_(key_list[start : start + CHUNK])))
+    # Core executemany: no ORM object per row.
+    session.execute(insert(OutboxRow.__table__), [
+        {"channel": CHANNEL, "key": key, "payload": {"op": "index", "post_ids": [pid]}, "created_at": now,
+         "attempts": 0, "next_attempt_at": now, "delivered_at": None, "last_error": ""}
         for pid, key in keys.items()
-    )
+    ])
 
 
 def enqueue_delete(session: Session, post_ids: Sequence[str], now: datetime | None = None) -> None:

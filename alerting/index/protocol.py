@@ -27,7 +27,7 @@ AGGREGATIONS = ("day", "school", "category", "severity", "status", "site", "sour
 
 @dataclass(frozen=True)
 class IndexDoc:
-    """One post as the index holds it. Built by ``documents.build_doc`` from the SQL rows.
+    """One post as the index holds it. Built by ``documents.build_doc`` from a row of the SQL store.
 
     ``published_at`` picks the monthly index in Elasticsearch; posts without a publish time use
     their crawl time (documented in docs/elasticsearch.md). ``words`` are the segmenter's tokens of

@@ -6,8 +6,9 @@ import gzip
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from alerting.store.tables import AnalysisRow, EvidenceRow, PostRow
@@ -93,7 +94,8 @@ def evidence_body(session: Session, sha256: str) -> tuple[EvidenceRow, bytes] | 
     return row, gzip.decompress(row.body_gz)
 
 
-def row_to_post(row: PostRow) -> Post:
+def row_to_post(row: PostRow | Row[Any]) -> Post:
+    """A stored post as the model (from an ORM row or a plain row of the posts table's columns)."""
     return Post(
         id=row.id, url=row.url, source=row.source, site=row.site, kind=PostKind(row.kind), title=row.title,
         content=row.content, author=row.author, published_at=row.published_at,
@@ -113,6 +115,28 @@ def pending_posts(session: Session, limit: int = 1000) -> list[PostRow]:
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def _pending() -> Select[Any]:
+    return (
+        select(*PostRow.__table__.c)
+        .outerjoin(AnalysisRow, AnalysisRow.post_id == PostRow.id)
+        .where(AnalysisRow.post_id.is_(None))
+    )
+
+
+def pending_post_rows(session: Session, limit: int = 1000) -> list[Row[Any]]:
+    """``pending_posts`` as plain rows of the posts table's columns (no ORM objects: the pipeline reads
+    hundreds at a time and never changes them)."""
+    return list(session.execute(_pending().order_by(PostRow.crawled_at, PostRow.id).limit(limit)))
+
+
+def count_pending(session: Session) -> int:
+    """How many posts have no analysis yet."""
+    return int(session.scalar(
+        select(func.count()).select_from(PostRow)
+        .outerjoin(AnalysisRow, AnalysisRow.post_id == PostRow.id).where(AnalysisRow.post_id.is_(None))
+    ) or 0)
 
 
 def get_posts(session: Session, ids: Iterable[str]) -> list[PostRow]:
