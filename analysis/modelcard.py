@@ -37,7 +37,9 @@ def _metrics_section(title: str, m: dict[str, Any]) -> list[str]:
     s = m["sensitive"]
     lines += [
         f"Sensitive at threshold {m['threshold']}: recall **{_f(s['recall'])}**, precision {_f(s['precision'])}, "
-        f"Brier score {_f(s['brier'])} ({s['positives']} sensitive).",
+        f"Brier score {_f(s['brier'])} ({s['positives']} sensitive)."
+        + (f" At 0.5: recall {_f(s['recall_at_0.5'])}, precision {_f(s['precision_at_0.5'])}."
+           if s.get("recall_at_0.5") is not None and m["threshold"] != 0.5 else ""),
         "",
         "| category | precision | recall | F1 | support |",
         "|---|---|---|---|---|",
@@ -56,6 +58,22 @@ def _metrics_section(title: str, m: dict[str, Any]) -> list[str]:
     for lo, n, pred, obs in s["reliability"]:
         lines.append(f"| {lo:.1f}–{lo + 0.1:.1f} | {n} | {pred:.3f} | {obs:.3f} |")
     return lines + [""]
+
+
+def _threshold_lines(state: dict[str, Any]) -> list[str]:
+    cv = state["data"].get("cross_validation")
+    lines = [f"- Alert threshold {state['threshold']} (the model's `threshold`: below it the category is `none`; "
+             "config alerts.thresholds.sensitivity should match it); attack threshold "
+             f"{state['attack_threshold']} (best macro-F1 on the COLD holdout)."]
+    if cv:
+        lines.append(
+            f"- The alert threshold is chosen on validation folds only: the highest cut at which the stacker, "
+            f"cross-validated over the same {cv['folds']} group folds, still finds {cv['target_recall']:.0%} of the "
+            f"sensitive posts of the training pool ({cv['posts']} posts). There: recall {_f(cv['recall'])}, "
+            f"precision {_f(cv['precision'])}; at 0.5: recall {_f(cv['recall_at_0.5'])}, precision "
+            f"{_f(cv['precision_at_0.5'])}. The test split plays no part in it."
+        )
+    return lines
 
 
 def render_card(state: dict[str, Any], metrics: dict[str, Any], previous: dict[str, Any] | None = None) -> str:
@@ -79,15 +97,15 @@ def render_card(state: dict[str, Any], metrics: dict[str, Any], previous: dict[s
         "- Features: character 1–3-grams hashed into 2^18 columns (numpy over code points) + a word vocabulary "
         "from rjieba tokens; idf-weighted, L2-normalised per block. Digits read as 0, full-width as half-width.",
         "- Heads (logistic regression, lbfgs, fixed seed, balanced classes): category (5 classes) and sensitive "
-        "(binary) on the in-domain training split; attack (binary) on COLD train minus a holdout.",
-        "- Stacker: a multinomial logistic regression over the heads' 7 decision values, fitted on data no head "
-        "saw (in-domain calibration split + the COLD holdout at a small weight). It calibrates: sensitivity = "
-        "1 − P(none). Sensitive examples weigh twice in it (a missed warning costs more than a false alarm), so "
-        "the sensitivity is calibrated to that cost-weighted prior and leans towards alerting.",
+        "(binary) on the in-domain training and calibration splits; attack (binary) on COLD train minus a holdout.",
+        "- Stacker: a multinomial logistic regression over the heads' 7 decision values, fitted on values no head "
+        "saw: the in-domain heads are cross-fitted in 5 group folds (refitted on four folds, scoring the fifth), "
+        "plus the COLD holdout at a small weight. It calibrates: sensitivity = 1 − P(none). Sensitive examples "
+        "weigh twice in it (a missed warning costs more than a false alarm), so the sensitivity is calibrated to "
+        "that cost-weighted prior and leans towards alerting.",
         "- Explanations: every step is linear up to the stacker's softmax, so a term's pull on the sensitivity "
         "logit is its feature value times the chain of weights (first order, exact for one class).",
-        f"- Alert threshold {state['threshold']} (config thresholds.sensitivity); attack threshold "
-        f"{state['attack_threshold']} (best macro-F1 on the COLD holdout).",
+        *_threshold_lines(state),
         "",
         "## Data",
         "",
@@ -104,7 +122,8 @@ def render_card(state: dict[str, Any], metrics: dict[str, Any], previous: dict[s
     out += [
         "",
         "- In-domain corpus: analysis/data/corpus/in_domain.jsonl, labelled by analysis/data/LABELLING.md, split "
-        "by core (group) into train 70 % / calibration 15 % / test 15 %.",
+        "by core (group) into train 70 % / calibration 15 % / test 15 %; train and calibration are one pool for "
+        "the cross-fitted heads and stacker, the test split is used for nothing but the figures below.",
         "- COLD (thu-coai/COLDataset, Apache-2.0): offensive → attack / fabrication, safe → none; dev.csv is never "
         "trained on. Used from ../shared/datasets at training time, not copied into the project.",
         "",

@@ -35,7 +35,20 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CORPUS_DIR = Path(__file__).parent / "data" / "corpus"
 # Posts written by hand apart from the generator's material, never trained on: a check on phrasing the
 # generator does not produce (small; written by the same team, so not a substitute for real posts).
-HANDWRITTEN = Path(__file__).parent / "data" / "eval" / "handwritten.jsonl"
+# Every *.jsonl there is one evaluation set (see its README.md).
+EVAL_DIR = Path(__file__).parent / "data" / "eval"
+HANDWRITTEN = EVAL_DIR / "handwritten.jsonl"
+EVAL_TITLES = {
+    "handwritten.jsonl": "Hand-written posts (analysis/data/eval/handwritten.jsonl)",
+    "handwritten_registers.jsonl": "Hand-written posts in real posts' registers "
+    "(analysis/data/eval/handwritten_registers.jsonl)",
+}
+
+
+def eval_sets() -> dict[str, list[Example]]:
+    """The hand-written evaluation sets, by card title, in file-name order."""
+    return {EVAL_TITLES.get(p.name, f"analysis/data/eval/{p.name}"): load_jsonl(p)
+            for p in sorted(EVAL_DIR.glob("*.jsonl"))}
 SEED = 20261130
 COLD_BASE_SAMPLE = 4000  # COLD posts mixed into the in-domain heads (real people's writing)
 COLD_HOLDOUT = 3000  # COLD posts held out of every head, for the calibration stackers
@@ -259,21 +272,79 @@ HEAD_C = 4.0  # inverse regularisation of the in-domain heads
 ATTACK_C = 2.0
 
 
+def _fold_of(examples: Sequence[Example], k: int, seed: int) -> np.ndarray:
+    """Group k-fold: whole groups in one fold, each category's groups dealt round-robin in a seeded order."""
+    groups_by_cat: dict[str, list[str]] = {}
+    for ex in examples:
+        g = ex.group or _stable(ex.text, 0)[:16]
+        if g not in groups_by_cat.setdefault(ex.category, []):
+            groups_by_cat[ex.category].append(g)
+    fold_of: dict[str, int] = {}
+    for groups in groups_by_cat.values():
+        for i, g in enumerate(sorted(groups, key=lambda g: _stable(g, seed + 1))):
+            fold_of.setdefault(g, i % k)
+    return np.array([fold_of[ex.group or _stable(ex.text, 0)[:16]] for ex in examples])
+
+
+def _head_values(category: LogisticRegression, sensitive: LogisticRegression, attack: LogisticRegression,
+                 x: sp.csr_matrix, classes: Sequence[str]) -> np.ndarray:
+    """The stacker's input: category decision values in ``classes`` order (a class the head never saw gets
+    its lowest value), then the sensitive and attack heads' decision values."""
+    d = category.decision_function(x)
+    own = [str(c) for c in category.classes_]
+    cols = [d[:, own.index(c)] if c in own else d.min(axis=1) - 10.0 for c in classes]
+    return np.column_stack([*cols, sensitive.decision_function(x), attack.decision_function(x)])
+
+
+def recall_threshold(p: np.ndarray, y: np.ndarray, target: float) -> float:
+    """The highest cut (0.05–0.50, step 0.01) at which the share of positives scoring at or above it is still
+    ≥ ``target``; 0.05 when none reaches it, 0.5 when there are no positives."""
+    pos = np.sort(p[y == 1])
+    if len(pos) == 0:
+        return 0.5
+    for t in np.round(np.arange(0.50, 0.045, -0.01), 2):
+        if (pos >= t).mean() >= target - 1e-12:
+            return float(t)
+    return 0.05
+
+
+# Cross-fitting: the in-domain heads are fitted CV_FOLDS times on all but one fold of groups and score the
+# fold they did not see; the stacker is fitted on those out-of-fold values. Before, it was fitted on one
+# calibration split of ~50 groups, and which groups fell there moved held-out recall at 0.5 from 0.89 to
+# 0.97 across split seeds (an easy calibration split made it overconfident).
+CV_FOLDS = 5
+# The alert threshold is the highest cut at which out-of-fold sensitive recall (stacker cross-validated
+# too) still reaches this: a missed warning costs more than a false alarm, and held-out posts score lower
+# than the ones the folds saw.
+TARGET_RECALL = 0.97
+
+
 def fit(data: TrainingData, seed: int = SEED, today: date | None = None, **knobs: float) -> dict[str, Any]:
     """The model state (see analysis.classifier) from prepared data. ``knobs`` override the constants above."""
+    from threadpoolctl import threadpool_limits
+
+    # One BLAS thread: lbfgs on sparse features gains nothing from more, and on a busy machine their spinning
+    # made a 400-post fit take ten times the CPU time.
+    with threadpool_limits(limits=1):
+        return _fit(data, seed, today, **knobs)
+
+
+def _fit(data: TrainingData, seed: int, today: date | None, **knobs: float) -> dict[str, Any]:
     cold_base_weight = knobs.get("cold_base_weight", COLD_BASE_WEIGHT)
     cold_stack_weight = knobs.get("cold_stack_weight", COLD_STACK_WEIGHT)
     sensitive_cost = knobs.get("sensitive_cost", SENSITIVE_COST)
     stack_c = knobs.get("stack_c", STACK_C)
     head_c = knobs.get("head_c", HEAD_C)
     attack_c = knobs.get("attack_c", ATTACK_C)
+    target_recall = knobs.get("target_recall", TARGET_RECALL)
     rng = random.Random(seed)
-    in_domain = data.train + data.feedback
+    # train and calibration splits are one pool, cross-fitted in group folds (the test split stays out)
+    in_domain = data.train + data.calib + data.feedback
     cold_base = rng.sample(data.cold_train, k=min(COLD_BASE_SAMPLE, len(data.cold_train)))
     if cold_base_weight <= 0:
         cold_base = []
     base = in_domain + cold_base
-    all_texts = [e.text for e in base] + [e.text for e in data.cold_train] + [e.text for e in data.calib]
+    all_texts = [e.text for e in base] + [e.text for e in data.cold_train]
     token_cache = {t: tokenize(t) for t in dict.fromkeys(all_texts + [e.text for e in data.cold_holdout])}
 
     def X(examples: Sequence[Example]) -> sp.csr_matrix:
@@ -284,34 +355,82 @@ def fit(data: TrainingData, seed: int = SEED, today: date | None = None, **knobs
     fit_texts = list(dict.fromkeys(e.text for e in base + data.cold_train))
     features.fit(fit_texts, [token_cache[t] for t in fit_texts])
 
-    # the in-domain heads: COLD weighs half of the in-domain data in total
-    w_base = np.concatenate([_weights(in_domain), _weights(cold_base, total=cold_base_weight * len(in_domain))])
-    x_base = X(base)
-    y_sens = np.array([int(e.sensitive) for e in base])
-    y_cat = np.array([e.category for e in base])
-    sensitive = _lr(head_c, True, seed).fit(x_base, y_sens, sample_weight=w_base)
-    category = _lr(head_c, True, seed).fit(x_base, y_cat, sample_weight=w_base)
-
     # the attack head: COLD train minus the holdout (or the in-domain fabrication facet without COLD)
     attack_set = data.cold_train or in_domain
     y_att = np.array([int(e.category == "fabrication") for e in attack_set])
     attack = _lr(attack_c, True, seed).fit(X(attack_set), y_att)
 
-    # the stackers: calibration split + COLD holdout, never seen by the heads
-    stack_set = data.calib + data.cold_holdout
-    w_stack = np.concatenate(
-        [_weights(data.calib), _weights(data.cold_holdout, total=cold_stack_weight * len(data.calib))]
-    ) if data.cold_holdout else _weights(data.calib)
-    w_stack = w_stack * np.where([e.sensitive for e in stack_set], sensitive_cost, 1.0)
-    x_stack = X(stack_set)
-    stack = LogisticRegression(C=stack_c, max_iter=3000, random_state=seed).fit(
-        np.column_stack(
-            [category.decision_function(x_stack), sensitive.decision_function(x_stack),
-             attack.decision_function(x_stack)]
-        ),
-        np.array([e.category for e in stack_set]),
-        sample_weight=w_stack,
-    )
+    def heads(rows: np.ndarray) -> tuple[LogisticRegression, LogisticRegression]:
+        """The in-domain heads on the pool rows ``rows`` (+ the COLD sample, at its total weight)."""
+        part = [in_domain[i] for i in rows]
+        w = np.concatenate([_weights(part), _weights(cold_base, total=cold_base_weight * len(part))])
+        x = sp.vstack([x_pool[rows], x_cold_base]) if cold_base else x_pool[rows]
+        y_s = np.array([int(e.sensitive) for e in part] + [int(e.sensitive) for e in cold_base])
+        y_c = np.array([e.category for e in part] + [e.category for e in cold_base])
+        return (_lr(head_c, True, seed).fit(x, y_s, sample_weight=w),
+                _lr(head_c, True, seed).fit(x, y_c, sample_weight=w))
+
+    x_pool = X(in_domain).tocsr()
+    x_cold_base = X(cold_base) if cold_base else None
+    sensitive, category = heads(np.arange(len(in_domain)))
+    classes = [str(c) for c in category.classes_]
+
+    # out-of-fold head values of the pool: what the heads say about groups they never saw
+    folds = _fold_of(in_domain, CV_FOLDS, seed) if len(in_domain) >= 2 * CV_FOLDS else np.zeros(0, dtype=int)
+    z_pool = np.zeros((len(in_domain), len(classes) + 2))
+    for k in range(CV_FOLDS if len(folds) else 0):
+        held = np.flatnonzero(folds == k)
+        rest = np.flatnonzero(folds != k)
+        if len(held) == 0 or len({in_domain[i].category for i in rest}) < 2:
+            continue
+        s_k, c_k = heads(rest)
+        z_pool[held] = _head_values(c_k, s_k, attack, x_pool[held], classes)
+    if not len(folds):  # too small to cross-fit (tiny test subsets): the heads' own values
+        z_pool = _head_values(category, sensitive, attack, x_pool, classes)
+
+    # the stacker: the pool's out-of-fold values + the COLD holdout (never seen by any head)
+    z_cold = _head_values(category, sensitive, attack, X(data.cold_holdout), classes) if data.cold_holdout else None
+    y_pool = np.array([e.category for e in in_domain])
+    w_pool = _weights(in_domain) * np.where([e.sensitive for e in in_domain], sensitive_cost, 1.0)
+    if z_cold is not None:
+        w_cold = _weights(data.cold_holdout, total=cold_stack_weight * len(in_domain))
+        w_cold = w_cold * np.where([e.sensitive for e in data.cold_holdout], sensitive_cost, 1.0)
+        y_cold = np.array([e.category for e in data.cold_holdout])
+
+    def stacker(rows: np.ndarray) -> LogisticRegression:
+        z, y, w = z_pool[rows], y_pool[rows], w_pool[rows]
+        if z_cold is not None:
+            z, y, w = np.vstack([z, z_cold]), np.concatenate([y, y_cold]), np.concatenate([w, w_cold])
+        return LogisticRegression(C=stack_c, max_iter=3000, random_state=seed).fit(z, y, sample_weight=w)
+
+    stack = stacker(np.arange(len(in_domain)))
+
+    # the alert threshold, from the stacker cross-validated over the same folds (in-domain posts only)
+    p_oof = np.full(len(in_domain), np.nan)
+    for k in range(CV_FOLDS if len(folds) else 0):
+        held, rest = np.flatnonzero(folds == k), np.flatnonzero(folds != k)
+        if len(held) and len(set(y_pool[rest].tolist())) > 1:
+            st = stacker(rest)
+            p_oof[held] = 1.0 - st.predict_proba(z_pool[held])[:, list(st.classes_).index("none")]
+    seen = ~np.isnan(p_oof)
+    y_oof = np.array([int(e.sensitive) for e in in_domain])[seen]
+    threshold = recall_threshold(p_oof[seen], y_oof, target_recall) if seen.any() else 0.5
+    flagged = p_oof[seen] >= threshold
+    cv = {
+        "folds": CV_FOLDS,
+        "target_recall": target_recall,
+        "threshold": threshold,
+        "posts": int(seen.sum()),
+        "recall": round(float(flagged[y_oof == 1].mean()), 4) if (y_oof == 1).any() else None,
+        "precision": round(float(y_oof[flagged].mean()), 4) if flagged.any() else None,
+        "recall_at_0.5": round(float((p_oof[seen][y_oof == 1] >= 0.5).mean()), 4) if (y_oof == 1).any() else None,
+        "precision_at_0.5": round(float(y_oof[p_oof[seen] >= 0.5].mean()), 4) if (p_oof[seen] >= 0.5).any()
+        else None,
+        # what other recall targets would have chosen: [target, threshold, out-of-fold precision there]
+        "other_targets": [[t, th, round(float(y_oof[p_oof[seen] >= th].mean()), 4) if (p_oof[seen] >= th).any()
+                           else None] for t in (0.9, 0.95, 0.96, 0.98)
+                          for th in [recall_threshold(p_oof[seen], y_oof, t)]] if seen.any() else [],
+    }
     attack_threshold = (
         _best_threshold(attack.predict_proba(X(data.cold_holdout))[:, 1], data.cold_holdout)
         if data.cold_holdout else 0.5
@@ -321,7 +440,7 @@ def fit(data: TrainingData, seed: int = SEED, today: date | None = None, **knobs
     return {
         "format": FORMAT,
         "version": f"yuqing-clf {day}-{data.data_hash()[:8]}",
-        "threshold": 0.5,
+        "threshold": threshold,
         "attack_threshold": attack_threshold,
         "features": features.to_state(),
         "attack": attack,
@@ -342,6 +461,7 @@ def fit(data: TrainingData, seed: int = SEED, today: date | None = None, **knobs
                 "cold_dev": len(data.cold_dev),
                 "reviewer_labels": len(data.feedback),
             },
+            "cross_validation": cv,
             "notes": list(data.notes),
         },
     }
@@ -392,6 +512,8 @@ def evaluate(clf: Classifier, examples: Sequence[Example], batch: int = 2000) ->
     tp = int(((y_sens == 1) & pred_sens).sum())
     fn = int(((y_sens == 1) & ~pred_sens).sum())
     fp = int(((y_sens == 0) & pred_sens).sum())
+    at_half = sens >= 0.5  # the old fixed threshold, for comparison
+    tp5, fp5 = int(((y_sens == 1) & at_half).sum()), int(((y_sens == 0) & at_half).sum())
     bins = []
     for lo in np.arange(0.0, 1.0, 0.1):
         sel = (sens >= lo) & (sens < lo + 0.1 if lo < 0.9 else sens <= 1.0)
@@ -407,6 +529,8 @@ def evaluate(clf: Classifier, examples: Sequence[Example], batch: int = 2000) ->
             "positives": int(y_sens.sum()),
             "brier": round(float(brier_score_loss(y_sens, sens)), 4) if len(set(y_sens.tolist())) > 1 else None,
             "reliability": bins,  # [bin low, count, mean predicted, observed rate]
+            "recall_at_0.5": round(tp5 / (tp + fn), 4) if tp + fn else None,
+            "precision_at_0.5": round(tp5 / (tp5 + fp5), 4) if tp5 + fp5 else None,
         },
         "category": {
             "labels": present,
@@ -471,9 +595,9 @@ def card_path_for(model_path: Path) -> Path:
 def held_out_metrics(clf: Classifier, data: TrainingData) -> dict[str, Any]:
     """Figures on everything the model never trained on: in-domain test split and COLD dev."""
     metrics: dict[str, Any] = {"test": strip_private(evaluate(clf, data.test))}
-    if HANDWRITTEN.is_file():
-        metrics["extra"] = {"Hand-written posts (analysis/data/eval)": strip_private(
-            evaluate(clf, load_jsonl(HANDWRITTEN)))}
+    extra = {title: strip_private(evaluate(clf, examples)) for title, examples in eval_sets().items()}
+    if extra:
+        metrics["extra"] = extra
     if data.cold_dev:
         m = evaluate(clf, data.cold_dev)
         metrics["cold_attack"] = evaluate_attack(clf, data.cold_dev, m)

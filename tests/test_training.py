@@ -32,6 +32,41 @@ def test_corpus_is_large_balanced_and_regenerates_identically() -> None:
     assert generate(len(rows)) == rows
 
 
+def test_length_and_form_do_not_give_the_category_away() -> None:
+    """Headlines, one-liners and long letters occur in every category, at similar rates."""
+    rows = [json.loads(line) for line in (training.CORPUS_DIR / "in_domain.jsonl").open(encoding="utf-8")]
+    for cat in ("inquiry", "incident", "fabrication", "suggestion", "none"):
+        lengths = [len(r["text"]) for r in rows if r["category"] == cat]
+        short = sum(n < 30 for n in lengths) / len(lengths)
+        long = sum(n > 250 for n in lengths) / len(lengths)
+        assert 0.1 <= short <= 0.3 and 0.02 <= long <= 0.1, (cat, short, long)
+        kinds = {r["group"].split("-")[1] for r in rows if r["category"] == cat}
+        assert {"headline", "short"} <= kinds, cat
+        letters = [r for r in rows if r["category"] == cat and r["register"] == "message_board"]
+        assert sum(len(r["text"]) > 250 for r in letters) >= 20, cat
+
+
+def test_handwritten_evaluation_sets_cover_the_registers() -> None:
+    sets = training.eval_sets()
+    assert len(sets) >= 2 and sum(len(e) for e in sets.values()) >= 130
+    corpus = {e.text for e in training.load_jsonl(training.CORPUS_DIR / "in_domain.jsonl")}
+    for examples in sets.values():
+        assert not corpus & {e.text for e in examples}  # never trained on
+        for cat in ("inquiry", "incident", "fabrication", "suggestion", "none"):
+            assert len({e.register for e in examples if e.category == cat}) >= 3, cat
+
+
+def test_recall_threshold_is_the_highest_cut_reaching_the_target() -> None:
+    import numpy as np
+
+    p = np.array([0.9, 0.8, 0.45, 0.3, 0.1, 0.6, 0.2, 0.05])
+    y = np.array([1, 1, 1, 1, 1, 0, 0, 0])
+    assert training.recall_threshold(p, y, 0.8) == 0.3  # 4 of 5 positives at ≥ 0.30
+    assert training.recall_threshold(p, y, 0.6) == 0.45
+    assert training.recall_threshold(p, y, 1.0) == 0.1
+    assert training.recall_threshold(p, np.zeros(8, dtype=int), 0.97) == 0.5
+
+
 def test_split_keeps_groups_apart() -> None:
     examples = training.load_jsonl(training.CORPUS_DIR / "in_domain.jsonl")
     train, calib, test = training.split_by_group(examples)
@@ -50,6 +85,12 @@ def test_training_is_reproducible_on_a_subset() -> None:
         runs.append((state["version"], data.data_hash(), training.strip_private(training.evaluate(clf, data.test))))
     assert runs[0] == runs[1]
     assert runs[0][0] == f"yuqing-clf 2026.11.30-{runs[0][1][:8]}"
+    # the alert threshold comes from the cross-validated pool, never from the test split
+    cv = state["data"]["cross_validation"]
+    assert state["threshold"] == cv["threshold"] and 0.05 <= cv["threshold"] <= 0.5
+    assert cv["posts"] == len(data.train) + len(data.calib) and cv["recall"] >= cv["target_recall"]
+    data.test = data.test[:5]  # whatever the test split holds, the threshold is the same
+    assert training.fit(data, today=TODAY, **SMALL)["threshold"] == state["threshold"]
 
 
 def test_train_with_feedback_writes_model_and_card_with_changes(tmp_path: Path) -> None:

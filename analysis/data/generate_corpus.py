@@ -27,7 +27,7 @@ from pathlib import Path
 from analysis.data import corpus_material as M
 
 SEED = 20261130
-DEFAULT_SIZE = 4400
+DEFAULT_SIZE = 6000
 CORPUS_PATH = Path(__file__).parent / "corpus" / "in_domain.jsonl"
 
 # none is the largest class (most posts need nothing) but every class has enough examples to learn from
@@ -44,6 +44,13 @@ CORES["suggestion"] += M.MORE_SUGGESTION
 CORES["fabrication"] += M.MORE_FABRICATION
 for _category, _block in M.FOURTH.items():
     CORES[_category] += _block
+for _category, _block in M.FIFTH.items():
+    CORES[_category] += _block
+# Headline-only news items and Weibo shares of a headline: the shortest form real posts take
+HEADLINE_SHARE = 0.45  # of news-register posts drawn from a headline core (the rest: full cores)
+HEADLINE_ONLY = 0.2  # of news-register posts from a full core that keep only the title
+LONG_LETTER = 0.3  # of message-board letters from a full core written as a long, multi-paragraph letter
+POLITE = 0.3  # of message-board letters and forum posts wrapped in polite, hesitant phrases
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,10 @@ def load_cores() -> dict[str, list[Core]]:
             cores.append(Core(f"{category}-news-{i:02d}", title, body))
         for i, line in enumerate(_lines(M.SHORT[category])):
             cores.append(Core(f"{category}-short-{i:02d}", "", line))
+        for i, line in enumerate(_lines(M.SHORT_FIFTH[category])):
+            cores.append(Core(f"{category}-short-5{i:02d}", "", line))
+        for i, line in enumerate(_lines(M.HEADLINES[category])):
+            cores.append(Core(f"{category}-headline-{i:02d}", line, ""))
         out[category] = cores
     return out
 
@@ -137,9 +148,12 @@ def _flavour(rng: random.Random, body: str, category: str, fill: _Filler) -> str
 def render(rng: random.Random, core: Core, register: str) -> str:
     """One post of the given register around a core."""
     fill = _Filler(rng)
+    kind = core.group.split("-")[1]
+    if kind == "headline":
+        return _render_headline(rng, fill(core.title), register, fill)
     body = _flavour(rng, fill(_body_variant(rng, core.body)), core.group.split("-")[0], fill)
     title = fill(core.title) if core.title else ""
-    short = core.group.split("-")[1] == "short"
+    short = kind == "short"
     if register == "weibo":
         parts = []
         if rng.random() < 0.35:
@@ -157,11 +171,15 @@ def render(rng: random.Random, core: Core, register: str) -> str:
         return text
     if register == "forum":
         opener, closer = rng.choice(M.FORUM_OPENERS), rng.choice(M.FORUM_CLOSERS)
+        if not short and rng.random() < POLITE:
+            opener, closer = rng.choice(M.POLITE_GREETINGS), rng.choice(M.POLITE_CLOSERS)
         if closer and body[-1:] in "。！？":
             body = body[:-1]
         text = f"{opener}{_context(rng, fill, 0 if short else 2)}{body}{closer}"
         return f"{title}\n{text}" if title and rng.random() < 0.85 else text
     if register == "news":
+        if title and rng.random() < HEADLINE_ONLY:
+            return title
         lead = fill(rng.choice(M.NEWS_LEADS))
         paragraphs = [lead + body]
         extra = rng.sample(_lines(M.NEWS_CONTEXT), k=rng.randint(0, 3))
@@ -170,10 +188,43 @@ def render(rng: random.Random, core: Core, register: str) -> str:
         return head + "\n" + "\n".join(paragraphs)
     # message_board: a citizen's letter on a government board
     greeting, closer = rng.choice(M.MESSAGE_GREETINGS), rng.choice(M.MESSAGE_CLOSERS)
-    text = f"{greeting}{_context(rng, fill, 0 if short else 3)}{body}{closer}"
+    if not short and rng.random() < LONG_LETTER:
+        text = _long_letter(rng, body, fill)
+    else:
+        if not short and rng.random() < POLITE:
+            greeting, closer = rng.choice(M.POLITE_GREETINGS), rng.choice(M.POLITE_CLOSERS)
+        text = f"{greeting}{_context(rng, fill, 0 if short else 3)}{body}{closer}"
     if title and rng.random() < 0.7:
         return f"留言标题：{title}\n留言内容：{text}"
     return text
+
+
+def _render_headline(rng: random.Random, headline: str, register: str, fill: _Filler) -> str:
+    """A headline core: the bare title on a news site, or a Weibo share of it."""
+    if register == "weibo":
+        text = f"【{headline}】"
+        if rng.random() < 0.4:
+            text = fill(rng.choice(M.WEIBO_TAGS)) + text
+        if rng.random() < 0.3:
+            text += rng.choice(["详情见链接", "网页链接", "（来源：{c}融媒体中心）".format(**fill.values), ""])
+        return text
+    return headline if rng.random() < 0.7 else f"{headline}_{fill('{c}')}新闻网"
+
+
+def _long_letter(rng: random.Random, body: str, fill: _Filler) -> str:
+    """A long message-board letter: greeting, who writes, context, the substance, hedges, thanks, signature."""
+    head = rng.choice(["尊敬的领导：", "尊敬的教育局领导：", "尊敬的县长：", "各位领导："]) + "\n您好！"
+    intro = fill(rng.choice(M.SELF_INTROS)) + fill(rng.choice(M.LETTER_HEDGES))
+    context = "".join(fill(c) for c in rng.sample(_lines(M.CONTEXT), k=rng.randint(1, 3)))
+    background = [fill(p) for p in rng.sample(_lines(M.LETTER_BACKGROUNDS), k=rng.randint(1, 2))]
+    ending = fill(rng.choice(M.LETTER_ENDINGS))
+    if rng.random() < 0.5:
+        ending = fill(rng.choice(M.LETTER_HEDGES)) + ending
+    parts = [head, intro + context, *background, body, ending]
+    sign = fill(rng.choice(M.LETTER_SIGNATURES))
+    if sign:
+        parts.append(sign)
+    return "\n".join(parts)
 
 
 def generate(size: int = DEFAULT_SIZE, seed: int = SEED) -> list[dict[str, object]]:
@@ -187,9 +238,17 @@ def generate(size: int = DEFAULT_SIZE, seed: int = SEED) -> list[dict[str, objec
         category = _pick(rng, CATEGORY_WEIGHTS)
         register = _pick(rng, REGISTER_WEIGHTS)
         pool = cores[category]
-        # short cores fit comment-like registers; news and letters are built from full cores
-        if register in ("news", "message_board"):
-            pool = [c for c in pool if "-short-" not in c.group]
+        # short cores fit comment-like registers; news and letters are built from full cores; headlines
+        # are news items or Weibo shares
+        headlines = [c for c in pool if "-headline-" in c.group]
+        if register == "news" and rng.random() < HEADLINE_SHARE:
+            pool = headlines
+        elif register in ("news", "message_board"):
+            pool = [c for c in pool if "-short-" not in c.group and "-headline-" not in c.group]
+        elif register == "forum":
+            pool = [c for c in pool if "-headline-" not in c.group]
+        elif rng.random() > 0.15:  # weibo: now and then a shared headline
+            pool = [c for c in pool if "-headline-" not in c.group]
         core = rng.choice(pool)
         text = render(rng, core, register)
         if text in seen:
