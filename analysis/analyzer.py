@@ -133,33 +133,37 @@ class Analyzer:
             [False] * len(texts) if red is None else [red.search(t) is not None for t in texts],
             threshold=self._severity_floor,
         )
-        sentiment, match, topics, model = self.lexicon.sentiment, self.matcher.match, self.topics.match, self.model
-        own = self._scoped
-        out = []
-        for post, text, sens, category, severity, terms, scope in zip(
-            posts, texts, sensitivity, categories, severities, explanations, scoped, strict=True
-        ):
-            schools = match(text, scoped_to_county=own.get(post.source, False) if scope is None else scope)
-            out.append(
-                # Every value is built here within the model's bounds: skip re-validating 10,000 a second.
-                _construct_analysis(
-                    {
-                        "id": post.id,
-                        "schools": schools,
-                        "relevant": bool(schools),
-                        "sensitivity": sens,
-                        "category": category,
-                        "severity": severity,
-                        "sentiment": sentiment(text),
-                        "explanation": terms,
-                        "topics": topics(text),
-                        "event_id": None,
-                        "model": model,
-                    }
-                )
+        # Each step over the whole batch in turn, not step after step per post: each keeps its tables and
+        # patterns in the CPU's caches (interleaved per post, every step ran a third slower).
+        own, match = self._scoped, self.matcher.match
+        schools = [
+            match(text, scoped_to_county=own.get(post.source, False) if scope is None else scope)
+            for post, text, scope in zip(posts, texts, scoped, strict=True)
+        ]
+        sentiments = list(map(self.lexicon.sentiment, texts))
+        topics = list(map(self.topics.match, texts))
+        model = self.model
+        return [
+            # Every value is built here within the model's bounds: skip re-validating 10,000 a second.
+            _construct_analysis(
+                {
+                    "id": post.id,
+                    "schools": found,
+                    "relevant": bool(found),
+                    "sensitivity": sens,
+                    "category": category,
+                    "severity": severity,
+                    "sentiment": sentiment,
+                    "explanation": terms,
+                    "topics": topic,
+                    "event_id": None,
+                    "model": model,
+                }
             )
-        return out
-
+            for post, found, sens, category, severity, sentiment, terms, topic in zip(
+                posts, schools, sensitivity, categories, severities, sentiments, explanations, topics, strict=True
+            )
+        ]
 
 _ANALYSIS_FIELDS = frozenset(Analysis.model_fields)
 

@@ -138,7 +138,7 @@ def explain(
     terms: list[list[str]] = []
     values: list[np.ndarray] = []
     # char n-grams: named from the batch's code points in bulk, unshown ones dropped before the loop
-    cdoc = e.char_doc()
+    cdoc = e.char_doc
     width = max(3, len(chars))
     for order, c in enumerate(chars, start=1):
         pos = np.flatnonzero(c > 0)
@@ -160,7 +160,7 @@ def explain(
         values.append(c[pos])
     # words: by their column; the few whose presence in the text is not implied by their token are checked
     pos = np.flatnonzero(words > 0)
-    r = e.word_doc()[pos]
+    r = e.word_doc[pos]
     keep = words[pos] >= floor[r]
     pos, r = pos[keep], r[keep]
     cols = e.word_ids[pos] - n_char

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain, compress, repeat
 from operator import is_
 
@@ -56,10 +57,12 @@ class Entries:
     def char_ptr(self) -> np.ndarray:
         return np.append(self.starts, self.starts[-1] + self.lengths[-1] + 1) if len(self.starts) else np.zeros(1)
 
+    @cached_property
     def char_doc(self) -> np.ndarray:
         """The text of every joined position."""
         return np.repeat(np.arange(self.n_docs), self.lengths + 1)
 
+    @cached_property
     def word_doc(self) -> np.ndarray:
         return np.repeat(np.arange(self.n_docs), np.diff(self.word_ptr))
 
@@ -88,7 +91,9 @@ class LinearScorer:
         table = np.zeros((n + 1, 1 + self.n_out))
         table[:n, 0] = idf * idf
         table[:n, 1:] = (weights * idf).T
+        # float64: a float32 table (half the memory) moved sensitivities by up to 1e-6 through the sums
         self.table = table
+        self._ones = np.ones(0)
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.n_pulls = pulls.shape[0]
         pull = np.zeros((n + 1, self.n_pulls))
@@ -108,7 +113,10 @@ class LinearScorer:
         # a separator after every text, and char_n - 1 more so that every n-gram array has ``total`` entries
         joined = "\x00".join(texts) + "\x00" * f.char_n
         raw = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-        cps = _normalise_codepoints(raw.astype(np.uint64))
+        cps = _BMP_NORMAL[np.minimum(raw, 0xFFFF)]  # one gather instead of four passes (the BMP's table)
+        beyond = raw > 0xFFFF
+        if beyond.any():  # only BMP code points change under normalisation
+            cps[beyond] = raw[beyond]
         sep = cps == 0
         mask_bits = np.uint64((1 << f.char_bits) - 1)
         char_ids: list[np.ndarray] = []
@@ -118,7 +126,8 @@ class LinearScorer:
                 if n > 1:
                     acc = acc[:-1] * _MULT + cps[n - 1 :]
                     bad = bad[:-1] | sep[n - 1 :]
-                h = (_mix(acc[:total] ^ _SALT[min(n - 1, 2)] * np.uint64(n)) & mask_bits).astype(np.int64)
+                # int32 ids and row pointers: scipy would otherwise copy them into int32 for every product
+                h = (_mix(acc[:total] ^ _SALT[min(n - 1, 2)] * np.uint64(n)) & mask_bits).astype(np.int32)
                 h[bad[:total]] = self.zero
                 char_ids.append(h)
         word_ids, word_ptr = self._word_ids(tokens)
@@ -140,9 +149,9 @@ class LinearScorer:
                 col = index.get(normalise(w), -1)
                 lookup[w] = zero if col < 0 else col + n_char
             ids = list(map(lookup.__getitem__, flat))
-        ptr = np.zeros(len(tokens) + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens)), out=ptr[1:])
-        return np.array(ids, dtype=np.int64), ptr
+        ptr = np.zeros(len(tokens) + 1, dtype=np.int32)
+        np.cumsum(np.fromiter(map(len, tokens), dtype=np.int32, count=len(tokens)), out=ptr[1:])
+        return np.array(ids, dtype=np.int32), ptr
 
     # --- scores ------------------------------------------------------------------------------------------
     def sums(self, e: Entries) -> Sums:
@@ -153,25 +162,35 @@ class LinearScorer:
         k = len(e.char_ids)
         total = len(e.char_ids[0])
         base = e.char_ptr
-        indptr = np.concatenate([base[:-1] + i * total for i in range(k)] + [[k * total]])
+        indptr = np.concatenate([base[:-1] + i * total for i in range(k)] + [[k * total]]).astype(np.int32)
         char_ids = np.concatenate(e.char_ids)
-        chars = sp.csr_matrix((np.ones(len(char_ids)), char_ids, indptr), shape=(k * n_docs, width))
+        chars = sp.csr_matrix((self._ones_for(len(char_ids)), char_ids, indptr), shape=(k * n_docs, width))
         c = (chars @ self.table).reshape(k, n_docs, -1).sum(axis=0)
-        words = sp.csr_matrix((np.ones(len(e.word_ids)), e.word_ids, e.word_ptr), shape=(n_docs, width))
+        words = sp.csr_matrix((self._ones_for(len(e.word_ids)), e.word_ids, e.word_ptr), shape=(n_docs, width))
         w = words @ self.table
         c_scale, w_scale = _scale(c[:, 0]), _scale(w[:, 0])
         out = c_scale[:, None] * c[:, 1:] + w_scale[:, None] * w[:, 1:] + self.intercept
         return Sums(c_scale, w_scale, out)
 
+    def _ones_for(self, n: int) -> np.ndarray:
+        """Entry values: each entry counts once (one array, grown as batches need)."""
+        if len(self._ones) < n:
+            self._ones = np.ones(max(n, 2 * len(self._ones)))
+        return self._ones[:n]
+
     def contributions(self, e: Entries, s: Sums, which: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
         """Every entry's share of pull ``which[row]`` of its row: per n-gram order (joined positions), words."""
-        cdoc = e.char_doc()
+        cdoc = e.char_doc
         c_which = which[cdoc]
         c_scale = s.c_scale[cdoc]
         chars = [self.pull[ids * self.n_pulls + c_which] * c_scale for ids in e.char_ids]
-        wdoc = e.word_doc()
+        wdoc = e.word_doc
         words = self.pull[e.word_ids * self.n_pulls + which[wdoc]] * s.w_scale[wdoc]
         return chars, words
+
+
+# _normalise_codepoints over the whole BMP (code points past it never change), as a table
+_BMP_NORMAL = _normalise_codepoints(np.arange(0x10000, dtype=np.uint64))
 
 
 def _scale(sq_sums: np.ndarray) -> np.ndarray:
