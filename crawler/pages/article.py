@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-
-import trafilatura
+from typing import TYPE_CHECKING
 
 from crawler.pages.base import BasePage, Link
 from crawler.pages.dates import _FULL, parse_datetime
@@ -18,6 +17,9 @@ from crawler.pages.guards import check_page, title_of
 from crawler.pages.text import clean_text, node_text
 from crawler.pages.tidy import tidy_body, tidy_title
 from yuqing.model import Metrics, Post, PostKind
+
+if TYPE_CHECKING:
+    import trafilatura.settings
 
 # <meta> names that carry the publish time, most specific first.
 _DATE_METAS = (
@@ -91,6 +93,8 @@ class ArticlePage(BasePage):
         """trafilatura's reading of the page, computed once and only when a cheaper source is missing."""
         cache = self.page._cache
         if "trafilatura" not in cache:
+            import trafilatura  # a fifth of a second to import; most pages never need it (a container matches)
+
             cache["trafilatura"] = trafilatura.bare_extraction(
                 self.page.text(),
                 url=self.url,

@@ -127,6 +127,14 @@ class BasePage:
         value = selectors.get(name) if isinstance(selectors, Mapping) else None
         return value or None
 
+    def by_id(self, element_id: str) -> Selector | None:
+        """The element with this id, through the parser's id table (a CSS ``#id`` scans the whole tree)."""
+        if "'" in element_id:
+            found = self.sel.css(f"#{element_id}")
+        else:
+            found = self.sel.xpath(f"id('{element_id}')")
+        return found[0] if found else None
+
     def select(self, query: str, root: Selector | None = None) -> Any:
         base = root if root is not None else self.sel
         return base.xpath(query) if query.lstrip().startswith(("/", "(", "./")) else base.css(query)

@@ -15,8 +15,6 @@ from __future__ import annotations
 import codecs
 import re
 
-from charset_normalizer import from_bytes
-
 _SUPERSETS = {
     "gb2312": "gb18030",
     "gbk": "gb18030",
@@ -93,6 +91,8 @@ def detect_encoding(body: bytes, content_type: str | None = None) -> str:
             return codec
     if body.isascii():
         return "utf-8"
+    from charset_normalizer import from_bytes  # the last resort: most pages never get here
+
     best = from_bytes(body[:200_000], cp_isolation=["utf_8", "gb18030", "big5hkscs", "cp1252"]).best()
     if best is not None:
         return normalise_encoding(str(best.encoding)) or "gb18030"

@@ -8,6 +8,7 @@ post has one id whichever template it was read from.
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from parsel import Selector
@@ -19,9 +20,11 @@ from crawler.pages.text import node_text, to_int
 from yuqing.model import Metrics, Post, PostKind, post_id_for
 
 # Inside a post body: login prompts, anti-copy noise, edit notices, attachments and quoted replies.
-_NOISE = ".attach_nopermission, .jammer, .pstatus, ignore_js_op, .quote, .tip, script, style, .locked, .aimg_tip"
+_NOISE_CLASSES = frozenset(("attach_nopermission", "jammer", "pstatus", "quote", "tip", "locked", "aimg_tip"))
+_NOISE_TAGS = frozenset(("ignore_js_op", "script", "style"))
 _FLOOR_WORDS = {"楼主": 1, "沙发": 2, "板凳": 3, "地板": 4}
 _REWRITE = re.compile(r"/thread-(\d+)-\d+-\d+\.html$")
+_POSTLIST_CLASS = re.compile(r"""class\s*=\s*["']?(?:[^"'>]*\s)?postlist[\s"'>]""", re.I)
 
 
 def canonical_thread_url(url: str) -> str:
@@ -44,16 +47,34 @@ def _message_text(node: Selector) -> str:
     return text or ("[图片]" if node.css("img") else "")
 
 
-def _drop_noise(page_sel: Selector, cache: dict[str, object]) -> None:
-    """Remove login prompts, anti-copy noise and quotes from the page tree once (posts only read bodies)."""
-    if not cache.get("discuz_clean"):
-        page_sel.css(f"#postlist :is({_NOISE}), .postlist .message :is({_NOISE})").drop()
-        cache["discuz_clean"] = True
+def _is_noise(el: Any) -> bool:
+    return el.tag in _NOISE_TAGS or not _NOISE_CLASSES.isdisjoint((el.get("class") or "").split())
+
+
+def _drop_noise(page_sel: Selector, page_text: str, cache: dict[str, object]) -> None:
+    """Remove login prompts, anti-copy noise and quotes from the page tree once (posts only read bodies):
+    what ``#postlist :is(NOISE), .postlist .message :is(NOISE)`` selects, found by one walk over the post
+    list instead (that selector alone cost more than the rest of the page's parsing)."""
+    if cache.get("discuz_clean"):
+        return
+    cache["discuz_clean"] = True
+    scopes = list(page_sel.xpath("id('postlist')"))
+    if _POSTLIST_CLASS.search(page_text):  # the touch template's post list (a tree scan: only when present)
+        scopes += page_sel.xpath("//*[contains(concat(' ', normalize-space(@class), ' '), ' postlist ')]"
+                                 "//*[contains(concat(' ', normalize-space(@class), ' '), ' message ')]")
+    noise: dict[Any, None] = {}  # ordered, each once (a scope may hold another)
+    for scope in scopes:
+        for el in scope.root.iterdescendants():
+            if isinstance(el.tag, str) and _is_noise(el):
+                noise[el] = None
+    for el in noise:
+        el.drop_tree()  # keeps the tail text, as Selector.drop does
 
 
 def _check_message(page_sel: Selector, url: str, fail: type) -> None:
     """Discuz! answers a missing thread or board with a 200 "提示信息" page."""
-    msg = node_text(page_sel.css("#messagetext")[0]) if page_sel.css("#messagetext") else ""
+    found = page_sel.xpath("id('messagetext')")
+    msg = node_text(found[0]) if found else ""
     if msg:
         reason = "login_required" if "登录" in msg else "deleted"
         raise fail(reason, url, msg.split("\n")[0])
@@ -125,11 +146,13 @@ class DiscuzThreadPage(BasePage):
 
         check_page(self.page)
         _check_message(self.sel, self.url, ParseError)
-        _drop_noise(self.sel, self.page._cache)
+        _drop_noise(self.sel, self.page.text(), self.page._cache)
         url = canonical_thread_url(self.url)
         thread_id = post_id_for(url)
-        title = node_text(self.sel.css("#thread_subject")[0]) if self.sel.css("#thread_subject") else ""
-        desktop = self.sel.css("#postlist > div[id^=post_]")
+        subject = self.by_id("thread_subject")
+        title = node_text(subject) if subject is not None else ""
+        postlist = self.by_id("postlist")
+        desktop = postlist.xpath("./div[starts-with(@id, 'post_')]") if postlist is not None else []
         read = (
             [self._desktop_floor(n, i) for i, n in enumerate(desktop)]
             if desktop
@@ -139,7 +162,8 @@ class DiscuzThreadPage(BasePage):
         if not floors:
             raise self.fail("no_items", "td[id^=postmessage_] / .message")
         if not title:
-            title = node_text(self.sel.css(".postlist > h2")[0]) if self.sel.css(".postlist > h2") else ""
+            heading = self.sel.css(".postlist > h2")
+            title = node_text(heading[0]) if heading else ""
         head = self.sel.css(".hm.ptn .xi1::text").getall()  # 查看: N | 回复: M (desktop only)
         views, replies = (to_int(head[0]), to_int(head[1])) if len(head) == 2 else (None, None)
         posts: list[Post] = []
@@ -179,7 +203,8 @@ class DiscuzThreadPage(BasePage):
         num = node.css("a[id^=postnum]")
         label = node_text(num[0]) if num else ""
         floor = _FLOOR_WORDS.get(label) or to_int(label) or self._page_offset() + index + 1
-        author = node_text(node.css(".pls .authi a.xw1, .authi a.xw1")[0]) if node.css(".authi a.xw1") else "匿名"
+        by = node.css(".authi a.xw1")  # the poster's name (in the .pls column on X3.x)
+        author = node_text(by[0]) if by else "匿名"
         posted = node.css("em[id^=authorposton]")
         raw = ""
         if posted:

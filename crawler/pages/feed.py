@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import feedparser
-
 from crawler.pages.base import BasePage, Link
 from crawler.pages.dates import parse_datetime
 from crawler.pages.guards import check_page, title_of
@@ -31,6 +29,8 @@ class FeedPage(BasePage):
             raise self.fail("empty_body")
         # Decode with our verified decoder, then hand feedparser UTF-8 with a matching declaration.
         text = _XML_DECL_ENCODING.sub(r"\1\2utf-8\2", self.page.text().lstrip("\ufeff"), count=1)
+        import feedparser  # only feed pages need it (and it is slow to import)
+
         parsed = feedparser.parse(
             text.encode("utf-8"),
             response_headers={"content-type": "application/xml; charset=utf-8"},

@@ -23,6 +23,7 @@ from yuqing.model import Metrics, Post, PostKind, post_id_for
 
 _FLOOR = re.compile(r"^(\d+)楼$")
 _TIME = re.compile(r"^\d{4}-\d{1,2}-\d{1,2} \d{1,2}:\d{2}$")
+_L_POST = "./descendant::*[contains(concat(' ', normalize-space(@class), ' '), ' l_post ')]"
 _TITLE_SUFFIX = re.compile(r"【[^】]*吧】_百度贴吧$|_百度贴吧$")
 
 
@@ -91,7 +92,9 @@ class TiebaThreadPage(BasePage):
 
     def posts(self) -> list[Post]:
         check_page(self.page)
-        floors = _uncommented(self.sel, self.page.text(), "#j_p_postlist .l_post")
+        postlist = self.by_id("j_p_postlist")  # the id table first: "#j_p_postlist .l_post" scans the whole tree
+        floors = list(postlist.xpath(_L_POST)) if postlist is not None else []
+        floors = floors or _uncommented(self.sel, self.page.text(), "#j_p_postlist .l_post")
         if not floors:
             raise self.fail("no_items", "#j_p_postlist .l_post")
         url = thread_url(self.url)
