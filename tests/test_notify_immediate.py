@@ -79,8 +79,15 @@ def test_crawled_text_is_escaped_in_html(notify_cfg: Config, store: Store, mail_
     assert "&lt;script&gt;" in html
 
 
+def _weak(cfg: Config) -> float:
+    """A sensitivity between the sensitive-period threshold and the normal one (both come from the config)."""
+    t = cfg.alerts.thresholds
+    assert t.sensitive_period_sensitivity < t.sensitivity
+    return round((t.sensitivity + t.sensitive_period_sensitivity) / 2, 3)
+
+
 def test_below_threshold_or_no_school_raises_nothing(notify_cfg: Config, store: Store) -> None:
-    write_event(store, "ev-weak", [FOOD], sensitivity=0.4)
+    write_event(store, "ev-weak", [FOOD], sensitivity=_weak(notify_cfg))
     write_event(store, "ev-elsewhere", [PostSpec("外县一中食堂", "某市第一中学食堂", relevant=False)])
     write_event(store, "ev-none", [PostSpec("县一中运动会", "示例县第一中学运动会")], category="none")
     with store.session() as s:
@@ -88,11 +95,11 @@ def test_below_threshold_or_no_school_raises_nothing(notify_cfg: Config, store: 
 
 
 def test_lower_threshold_in_sensitive_period(notify_cfg: Config, store: Store) -> None:
-    write_event(store, "ev-weak", [FOOD], sensitivity=0.4)
+    write_event(store, "ev-weak", [FOOD], sensitivity=_weak(notify_cfg))
     zhongkao = T0.replace(year=2026, month=6, day=16)
     with store.session() as s:
         (w,) = raise_warnings(s, notify_cfg, ["ev-weak"], zhongkao)
-        assert w.sensitivity == 0.4
+        assert w.sensitivity == _weak(notify_cfg)
 
 
 def test_minor_warning_waits_for_the_digest(notify_cfg: Config, store: Store, mail_sink: MailSink) -> None:
