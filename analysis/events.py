@@ -48,7 +48,6 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from analysis.events_kernels import batch_candidates, index_posts, minhash_rows, rehash
 from yuqing.model import Analysis, Category, Post, post_id_for
 
 PERMS = 128
@@ -70,6 +69,10 @@ STRONG = 0.65  # a member less similar than this to the indexed post it matched 
 STORY_WINDOW = timedelta(hours=72)  # same school, category and topic, this close in time: one story
 LOOSE, CONTAINED = 0.3, 0.7  # below the threshold, a text this much inside another is still a copy
 
+_MASK32 = np.uint64(0xFFFFFFFF)
+_BIN_SHIFT = np.uint64(64 - 7)  # the top 7 bits of a shingle's hash pick one of 128 bins
+_EMPTY = np.uint64(1 << 40)
+_ROTATION = np.uint64(1 << 32)  # added per bin of distance when an empty bin borrows its neighbour's value
 _SHIFTS = (np.arange(32, dtype=np.uint64) * np.uint64(2))
 _TOP_BYTE = np.uint64(64 - SIG_BITS)
 _BAND_SALT = np.arange(BANDS, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)  # one key space for all bands
@@ -126,7 +129,7 @@ def normalise(text: str) -> str:
 
 
 def _mix(key: np.ndarray) -> np.ndarray:
-    """A stable 64-bit mix (the one the MinHash kernel applies to shingle keys), of MinHash values here."""
+    """A stable 64-bit mix of exact shingle keys (Python's hash() is salted per process)."""
     h = key * np.uint64(0x9E3779B97F4A7C15)
     h ^= h >> np.uint64(29)
     h *= np.uint64(0xBF58476D1CE4E5B9)
@@ -134,19 +137,54 @@ def _mix(key: np.ndarray) -> np.ndarray:
     return h
 
 
+def _shingle_keys(codes: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every character 3-gram of every text as one exact 63-bit key (code points are below 2**21),
+    with the index of its text, from the 0-separated normalised code points."""
+    z = codes == 0
+    keep = ~(z[:-2] | z[1:-1] | z[2:])  # no separator inside
+    c = codes.astype(np.uint64)
+    keys = (c[:-2] << np.uint64(42)) | (c[1:-1] << np.uint64(21)) | c[2:]
+    rows = np.repeat(np.arange(len(lengths)), np.maximum(lengths - (SHINGLE - 1), 0))
+    return keys[keep], rows
+
+
+def _densify(mins: np.ndarray) -> np.ndarray:
+    """Rows of bins: an empty bin takes the next non-empty bin's value (circularly) plus an offset per
+    bin of distance (Shrivastava & Li, 2014), so that two texts agree on it only by the same borrowing.
+    On the flat array: each empty bin finds its donor by one binary search among the non-empty bins."""
+    flat = mins.ravel()
+    empty = np.flatnonzero(flat == _EMPTY)
+    if not len(empty):
+        return mins
+    full = np.flatnonzero(flat != _EMPTY)
+    row_start = empty - empty % PERMS
+    at = np.searchsorted(full, empty)
+    donor = full[np.minimum(at, len(full) - 1)] if len(full) else row_start
+    wrap = (at >= len(full)) | (donor >= row_start + PERMS)  # none after it in its row: the row's first
+    if wrap.any():
+        first = np.searchsorted(full, row_start[wrap])
+        first_donor = full[np.minimum(first, max(len(full) - 1, 0))] if len(full) else row_start[wrap]
+        ok = (first < len(full)) & (first_donor < row_start[wrap] + PERMS)
+        donor[wrap] = np.where(ok, first_donor + PERMS, empty[wrap])  # no shingle at all: stays empty
+    out = flat.copy()
+    real = donor - PERMS * (donor >= row_start + PERMS)
+    out[empty] = np.where(donor == empty, _EMPTY, flat[real] + (donor - empty).astype(np.uint64) * _ROTATION)
+    return out.reshape(mins.shape)
+
+
 def minhash_many(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """MinHash rows (n x 128, uint64) of many texts at once, and their normalised lengths. One-permutation
     hashing: each shingle's hash goes to one of 128 bins and a bin keeps its minimum (one hash per
-    shingle, not 128), then empty bins are densified (Shrivastava & Li, 2014: an empty bin takes the
-    next non-empty bin's value plus an offset per bin of distance, so two texts agree on it only by the
-    same borrowing). The loop is compiled (analysis/events_kernels.py); normalisation is vectorised."""
+    shingle, not 128), then empty bins are densified. Batched because per-call numpy overhead dominates
+    for 200-character posts."""
     if not texts:
         return np.zeros((0, PERMS), dtype=np.uint64), np.zeros(0, dtype=np.intp)
     codes, lengths = _normalised_codes(texts)
-    starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
-    out = np.empty((len(texts), PERMS), dtype=np.uint64)
-    minhash_rows(codes, starts, lengths, out)
-    return out, lengths
+    keys, rows = _shingle_keys(codes, lengths)
+    h = _mix(keys)
+    mins = np.full(len(texts) * PERMS, _EMPTY, dtype=np.uint64)
+    np.minimum.at(mins, rows * PERMS + (h >> _BIN_SHIFT).astype(np.intp), h & _MASK32)
+    return _densify(mins.reshape(len(texts), PERMS)), lengths
 
 
 def minhash(text: str) -> np.ndarray:
@@ -317,6 +355,75 @@ def _accepted_lists(n: int, post: np.ndarray, cand: np.ndarray, count: np.ndarra
     return out
 
 
+class _KeyTable:
+    """A hash table from 64-bit keys to consecutive numbers (0, 1, 2, … in order of insertion), looked up
+    and filled for a whole array of keys at once (open addressing, linear probing, at most half full).
+    A dict costs a Python int and a call per key: for the 20 band keys of every post of a batch that was
+    a tenth of the grouping time. A slot is empty while its number is -1."""
+
+    def __init__(self, capacity: int = 1 << 12) -> None:
+        self._keys = np.zeros(capacity, dtype=np.uint64)
+        self._values = np.full(capacity, -1, dtype=np.int64)
+        self._shift = np.uint64(64 - (capacity.bit_length() - 1))
+        self.size = 0
+
+    def _slots(self, keys: np.ndarray) -> np.ndarray:
+        return ((keys * np.uint64(0x9E3779B97F4A7C15)) >> self._shift).astype(np.int64)
+
+    def get(self, keys: np.ndarray) -> np.ndarray:
+        """The number of each key, -1 where absent."""
+        out = np.full(len(keys), -1, dtype=np.int64)
+        todo = np.arange(len(keys))
+        slot = self._slots(keys)
+        mask = len(self._keys) - 1
+        while len(todo):
+            number = self._values[slot]
+            hit = (self._keys[slot] == keys[todo]) & (number >= 0)
+            out[todo[hit]] = number[hit]
+            more = ~hit & (number >= 0)  # an empty slot ends the probe: absent
+            todo, slot = todo[more], (slot[more] + 1) & mask
+        return out
+
+    def add(self, keys: np.ndarray) -> np.ndarray:
+        """Numbers for keys; absent ones get the next numbers (in the order of their values)."""
+        numbers = self.get(keys)
+        new = np.flatnonzero(numbers < 0)
+        if not len(new):
+            return numbers
+        fresh, _ = _distinct_counts(np.sort(keys[new]))
+        number = self.size + np.arange(len(fresh))
+        if 2 * (self.size + len(fresh)) > len(self._keys):
+            self._grow(2 * (self.size + len(fresh)))
+        self._put(fresh, number)
+        self.size += len(fresh)
+        numbers[new] = number[np.searchsorted(fresh, keys[new])]
+        return numbers
+
+    def _put(self, keys: np.ndarray, numbers: np.ndarray) -> None:
+        """Place distinct keys that are not in the table."""
+        slot = self._slots(keys)
+        mask = len(self._keys) - 1
+        while len(keys):
+            free = self._values[slot] < 0
+            # several keys may aim at one free slot: all write, one stays, and it is read back
+            self._keys[slot[free]] = keys[free]
+            won = free & (self._keys[slot] == keys)
+            self._values[slot[won]] = numbers[won]
+            # the others' slots are taken now: they probe on
+            keys, numbers, slot = keys[~won], numbers[~won], (slot[~won] + 1) & mask
+
+    def _grow(self, need: int) -> None:
+        capacity = len(self._keys)
+        while capacity < need:
+            capacity *= 2
+        used = self._values >= 0
+        keys, values = self._keys[used], self._values[used]
+        self._keys = np.zeros(capacity, dtype=np.uint64)
+        self._values = np.full(capacity, -1, dtype=np.int64)
+        self._shift = np.uint64(64 - (capacity.bit_length() - 1))
+        self._put(keys, values)
+
+
 _NO_SCHOOLS: frozenset[str] = frozenset()
 
 
@@ -330,12 +437,12 @@ class EventAssignment:
 class EventGrouper:
     """Assigns posts to events, remembering what it has seen; ``load`` adds recent events from the store.
 
-    A batch's candidates are found before one pass decides post by post: posts indexed before the batch
-    (LSH buckets) and earlier posts of the same batch (shared band keys), by a compiled loop
-    (analysis/events_kernels.py), and loaded events (sorted band keys, numpy); each verified by counting
-    agreeing values and kept when accepted. The pass only picks, in order, the best accepted candidate
-    that is indexed and not about other schools, so the result is what comparing post by post gives (bar
-    an earlier post of the batch past the first MAX_BUCKET with one of its band keys)."""
+    A batch is matched in three vectorised steps before one pass decides post by post: candidates from
+    the posts indexed before the batch (LSH buckets), from earlier posts of the same batch (shared band
+    keys), and from loaded events (sorted band keys); each verified by counting agreeing values, and kept
+    when accepted. The pass only picks, in order, the best accepted candidate that is indexed and not about
+    other schools, so the result is what comparing post by post gives (bar the candidates past MAX_BUCKET
+    of a band within one batch)."""
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD) -> None:
         self.threshold = threshold
@@ -344,13 +451,10 @@ class EventGrouper:
         self._vals = np.zeros((1024, PERMS), dtype=np.uint32)
         self._sizes = np.zeros(1024, dtype=np.int64)
         self._idx_event: list[str] = []
-        # LSH buckets: band key (salted per band) -> bucket number in an open-addressing table (keys, and
-        # numbers with -1 for an empty slot); each bucket's first MAX_BUCKET posts, and how many it has
-        self._table_keys = np.zeros(1 << 12, dtype=np.uint64)
-        self._table_numbers = np.full(1 << 12, -1, dtype=np.int64)
-        self._bucket_count = 0
-        self._slots = np.full((1024, MAX_BUCKET), -1, dtype=np.int64)
-        self._fill = np.zeros(1024, dtype=np.int64)
+        # LSH buckets: band key (salted per band) -> bucket number; a bucket's first MAX_BUCKET posts
+        self._buckets = _KeyTable()
+        self._slots = np.full((1024, MAX_BUCKET), -1, dtype=np.int32)
+        self._fill = np.zeros(1024, dtype=np.int32)
         self._post_event: dict[str, str] = {}
         self._stories: dict[tuple[str, str], tuple[str, datetime]] = {}  # (school, category:topic) -> event, time
         self._event_schools: dict[str, set[str]] = {}  # schools of the analysed posts of each event
@@ -444,31 +548,63 @@ class EventGrouper:
         theirs = self._event_schools.get(event_id)
         return bool(schools and theirs and schools.isdisjoint(theirs))
 
-    def _candidates(self, rows: np.ndarray, keys: np.ndarray, vals: np.ndarray, sizes: np.ndarray,
-                    step: np.ndarray, n: int) -> tuple[list[list], list[list]]:
-        """Per post of the batch, its accepted candidates as (similarity, candidate), most similar first:
-        posts indexed before the batch (their index numbers) and earlier posts of the batch (their batch
-        positions; the pass keeps those it indexed). Found by the compiled batch_candidates."""
-        indexed: list[list] = [[] for _ in range(n)]
-        in_batch: list[list] = [[] for _ in range(n)]
-        if not len(rows):
-            return indexed, in_batch
-        count = len(self._idx_event)
-        pre_at, pre_cand, pre_agree, in_at, in_cand, in_agree = batch_candidates(
-            keys, np.argsort(step[rows]), self._table_keys, self._table_numbers, self._slots, self._fill,
-            self._vals[:count], self._sizes[:count], vals[rows], sizes[rows], MAX_VERIFY,
-            self.threshold, LOOSE, CONTAINED,
-        )
-        for lists, at, cand, agree in ((indexed, pre_at, pre_cand, pre_agree),
-                                       (in_batch, in_at, rows[in_cand], in_agree)):
-            if not len(cand):
-                continue
-            pairs = list(zip((agree / PERMS).tolist(), cand.tolist(), strict=True))
-            bounds = at.tolist()
-            for r, i in enumerate(rows.tolist()):
-                if bounds[r + 1] > bounds[r]:
-                    lists[i] = pairs[bounds[r] : bounds[r + 1]]
-        return indexed, in_batch
+    def _indexed_candidates(self, rows: np.ndarray, keys: np.ndarray, vals: np.ndarray, sizes: np.ndarray,
+                            n: int) -> tuple[list[list], np.ndarray]:
+        """Accepted posts indexed before this batch, per post (rows: the batch's comparable posts), and
+        which of their band keys hit a full bucket (no later post is kept there)."""
+        full = np.zeros(keys.shape, dtype=bool)
+        if not self._buckets.size:
+            return [[] for _ in range(n)], full
+        bucket = self._buckets.get(keys.ravel()).reshape(keys.shape)
+        hit = bucket >= 0
+        full[hit] = self._fill[bucket[hit]] >= MAX_BUCKET
+        members = self._slots[bucket[hit]]  # (hits, MAX_BUCKET), in band order then bucket order
+        post_of, band_of = np.nonzero(hit)
+        there = members >= 0
+        post = np.repeat(rows[post_of], MAX_BUCKET).reshape(members.shape)[there]
+        seen = (band_of[:, None] * MAX_BUCKET + np.arange(MAX_BUCKET))[there]
+        cand = members[there]
+        if not len(cand):
+            return [[] for _ in range(n)], full
+        post, cand = _top_pairs(post, cand, seen, MAX_VERIFY)
+        agree = _agreeing_values(self._vals[cand], vals[post])
+        ok = _accepted(agree, sizes[post], self._sizes[cand], self.threshold)
+        return _accepted_lists(n, post, cand, agree, ok), full
+
+    def _batch_candidates(self, rows: np.ndarray, keys: np.ndarray, open_: np.ndarray, vals: np.ndarray,
+                          sizes: np.ndarray, step: np.ndarray, n: int) -> list[list]:
+        """Accepted earlier posts of the same batch (``step``: each post's place in the order of
+        assignment), per post: those sharing a band key with it among the key's first MAX_BUCKET posts
+        of the batch, where the bucket before the batch was not full (``open_``). The pass then keeps
+        those that were indexed."""
+        out: list[list] = [[] for _ in range(n)]
+        if len(rows) < 2:
+            return out
+        # one sort of the band keys with each post's step packed into their low bits: grouped by key, in
+        # order of assignment within a key (two keys that differ only in those bits group as one, which
+        # only adds candidates, all verified)
+        bits = np.uint64(max(1, (n - 1).bit_length()))
+        packed = np.sort((keys[open_] >> bits << bits) | np.broadcast_to(step[rows][:, None], keys.shape)[open_]
+                         .astype(np.uint64))
+        who = np.argsort(step)[(packed & ((np.uint64(1) << bits) - np.uint64(1))).astype(np.intp)]
+        rank = _rank_in_runs(packed >> bits)
+        start = np.arange(len(rank)) - rank
+        later: list[np.ndarray] = []
+        earlier: list[np.ndarray] = []
+        for t in range(MAX_BUCKET):
+            sel = np.flatnonzero(rank > t)
+            if not len(sel):
+                break
+            later.append(who[sel])
+            earlier.append(who[start[sel] + t])
+        if not later:
+            return out
+        pair, _ = _distinct_counts(np.sort(np.concatenate(later).astype(np.int64) << 32 | np.concatenate(earlier)))
+        post, cand = pair >> 32, pair & 0xFFFFFFFF
+        post, cand = post[post != cand], cand[post != cand]  # a post twice in a merged group
+        agree = _agreeing_values(vals[cand], vals[post])
+        ok = _accepted(agree, sizes[post], sizes[cand], self.threshold)
+        return _accepted_lists(n, post, cand, agree, ok)
 
     def _loaded_candidates(self, rows: np.ndarray, stored: np.ndarray, sizes: np.ndarray, n: int) -> list[list]:
         """Accepted loaded events, per post: among those sharing an LSH band (up to MAX_BUCKET per band
@@ -523,21 +659,20 @@ class EventGrouper:
         self._vals[first:need] = vals[rows]
         self._sizes[first:need] = sizes[rows]
         self._idx_event.extend(events)
-        fresh = len(rows) * BANDS  # at most this many new buckets
-        if 2 * (self._bucket_count + fresh) > len(self._table_keys):
-            size = len(self._table_keys)
-            while 2 * (self._bucket_count + fresh) > size:
-                size *= 2
-            table_keys, table_numbers = np.zeros(size, dtype=np.uint64), np.full(size, -1, dtype=np.int64)
-            rehash(self._table_keys, self._table_numbers, table_keys, table_numbers)
-            self._table_keys, self._table_numbers = table_keys, table_numbers
-        if self._bucket_count + fresh > len(self._fill):
-            grow = max(self._bucket_count + fresh, 2 * len(self._fill))
-            more = np.full((grow - len(self._slots), MAX_BUCKET), -1, dtype=np.int64)
+        bucket = self._buckets.add(keys[rows].ravel())
+        if self._buckets.size > len(self._fill):
+            grow = max(self._buckets.size, 2 * len(self._fill))
+            more = np.full((grow - len(self._slots), MAX_BUCKET), -1, dtype=np.int32)
             self._slots = np.concatenate([self._slots, more])
-            self._fill = np.concatenate([self._fill, np.zeros(grow - len(self._fill), dtype=np.int64)])
-        self._bucket_count = index_posts(np.ascontiguousarray(keys[rows]), first, self._table_keys,
-                                         self._table_numbers, self._bucket_count, self._slots, self._fill)
+            self._fill = np.concatenate([self._fill, np.zeros(grow - len(self._fill), dtype=np.int32)])
+        # bucket and member packed in one integer: one sort puts each bucket's new members in the order
+        # they were indexed
+        placed = np.sort(bucket << 32 | np.repeat(np.arange(first, need, dtype=np.int64), BANDS))
+        bucket, member = placed >> 32, (placed & 0xFFFFFFFF).astype(np.int32)
+        place = self._fill[bucket] + _rank_in_runs(bucket)
+        keep = place < MAX_BUCKET
+        self._slots[bucket[keep], place[keep]] = member[keep]
+        np.maximum.at(self._fill, bucket[keep], place[keep].astype(np.int32) + 1)
 
     def assign(self, post: Post, analysis: Analysis | None = None) -> EventAssignment:
         return self.assign_many([post], None if analysis is None else [analysis])[0]
@@ -567,7 +702,8 @@ class EventGrouper:
         step[order] = np.arange(n)
         rows = np.flatnonzero(comparable)
         keys = _band_key_array(mhs[rows]) + _BAND_SALT
-        indexed, in_batch = self._candidates(rows, keys, vals, sizes, step, n)
+        indexed, full = self._indexed_candidates(rows, keys, vals, sizes, n)
+        in_batch = self._batch_candidates(rows, keys, ~full, vals, sizes, step, n)
         loaded = self._loaded_candidates(rows, stored, sizes, n)
         legacy: list[tuple[int, int] | None] = [None] * n
         if self._legacy_ids:
