@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,10 +41,16 @@ def parity_posts() -> list[Any]:
     return chosen + scale_posts(100, length=200)
 
 
-def model_sha() -> str:
+def model_path() -> Path:
+    """The shipped model, or YUQING_PARITY_MODEL (a copy of the model the file was written with, to check
+    code changes while the shipped model is being retrained)."""
     from analysis.classifier import default_model_path
 
-    return hashlib.sha256(default_model_path().read_bytes()).hexdigest()
+    return Path(os.environ.get("YUQING_PARITY_MODEL") or default_model_path())
+
+
+def model_sha() -> str:
+    return hashlib.sha256(model_path().read_bytes()).hexdigest()
 
 
 def current_outputs() -> list[dict[str, Any]]:
@@ -51,7 +58,7 @@ def current_outputs() -> list[dict[str, Any]]:
     from yuqing.config import load_config
 
     cfg = load_config(ROOT / "config")
-    analyzer = Analyzer.from_config(cfg)
+    analyzer = Analyzer.from_config(cfg, model_path=model_path())
     posts = parity_posts()
     analyses = analyzer.analyze_many(posts)
     texts = [analysis_text(p) for p in posts]
