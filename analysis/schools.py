@@ -112,7 +112,8 @@ class SchoolMatcher:
         return suffix == self.county_suffix and stem in _OUR_DEICTIC
 
     def _other_spans(self, text: str) -> list[tuple[int, int]]:
-        if self._others_re is None:
+        # a substring test per place (a handful) is a fraction of a regex scan, and most texts name none
+        if self._others_re is None or not any(p in text for p in self.other_places):
             return []
         return [(m.start(), m.end()) for m in self._others_re.finditer(text)]
 
@@ -140,6 +141,8 @@ class SchoolMatcher:
         return not text.startswith(_BAD_AFTER_WORDS, end)
 
     def _has_context(self, text: str, others: list[tuple[int, int]]) -> bool:
+        if not others:  # then any occurrence counts: a substring test per place instead of a regex scan
+            return any(p in text for p in self.our_places)
         for m in self._ours_re.finditer(text):
             # "示例" inside another listed place name is not context.
             if not any(a <= m.start() < b for a, b in others):
