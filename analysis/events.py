@@ -446,9 +446,10 @@ class EventGrouper:
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD) -> None:
         self.threshold = threshold
-        # posts indexed in this process: 32 bits of each MinHash value (of a mix of the full value, so the
-        # rotation of a densified bin counts), shingle count and event
-        self._vals = np.zeros((1024, PERMS), dtype=np.uint32)
+        # posts indexed in this process: 16 bits of each MinHash value (of a mix of the full value, so the
+        # rotation of a densified bin counts; different values agree once in 65,536, adding 0.002 agreeing
+        # values of 128 on average: half the memory to gather than 32 bits), shingle count and event
+        self._vals = np.zeros((1024, PERMS), dtype=np.uint16)
         self._sizes = np.zeros(1024, dtype=np.int64)
         self._idx_event: list[str] = []
         # LSH buckets: band key (salted per band) -> bucket number; a bucket's first MAX_BUCKET posts
@@ -654,7 +655,7 @@ class EventGrouper:
         need = first + len(rows)
         if need > len(self._vals):
             grow = max(need, 2 * len(self._vals))
-            self._vals = np.concatenate([self._vals, np.zeros((grow - len(self._vals), PERMS), dtype=np.uint32)])
+            self._vals = np.concatenate([self._vals, np.zeros((grow - len(self._vals), PERMS), dtype=np.uint16)])
             self._sizes = np.concatenate([self._sizes, np.zeros(grow - len(self._sizes), dtype=np.int64)])
         self._vals[first:need] = vals[rows]
         self._sizes[first:need] = sizes[rows]
@@ -695,7 +696,7 @@ class EventGrouper:
         sizes = np.maximum(0, lengths - SHINGLE + 1)
         mixed = _mix(mhs)
         stored = (mixed >> _TOP_BYTE).astype(np.uint8)
-        vals = (mixed >> np.uint64(32)).astype(np.uint32)
+        vals = (mixed >> np.uint64(48)).astype(np.uint16)
         sigs = signatures_of(mhs, sizes, stored)
         order = self._parents_first(posts)
         step = np.empty(n, dtype=np.int64)
