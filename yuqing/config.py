@@ -259,9 +259,13 @@ class Smtp(Strict):
 
 
 class Thresholds(Strict):
-    sensitivity: float = Field(default=0.5, ge=0, le=1, description="Analyses at or above this raise warnings")
+    sensitivity: float = Field(
+        default=0.23, ge=0, le=1,
+        description="Analyses at or above this raise warnings; keep it at the model's alert threshold "
+        "(analysis/models/MODEL_CARD.md: chosen on validation folds for sensitive recall 0.97)",
+    )
     sensitive_period_sensitivity: float = Field(
-        default=0.35, ge=0, le=1, description="The lower threshold while a sensitive period is active"
+        default=0.15, ge=0, le=1, description="The lower threshold while a sensitive period is active"
     )
     immediate_severity: Severity = Field(default=Severity.III, description="This severity or worse mails at once")
     escalation_growth: float = Field(default=2.0, gt=1, description="Re-alert when posts or reach grow this much")
