@@ -33,7 +33,9 @@ Events stored before migration 0002 have 32 hex digits, the low 2 bits of the fi
 still read, and compared with every post at a bar that rises with their number, so that unrelated events
 (J ≈ 0.1) give a false match for fewer than 1 post in 100: a copy at J = 0.5 clears it 3 times in 4
 against 1,000 such events and 1 time in 3 against 100,000. They age out of the 30-day window.
-Events created in this process keep their full 128 32-bit values too, and are compared on those.
+Posts indexed in this process are compared on 16 bits of each of their 128 values (of a mix of the full
+value; values that differ agree once in 65,536). A batch's candidates are searched for all its posts at
+once with numpy before one pass assigns them in order (see EventGrouper).
 """
 
 from __future__ import annotations
