@@ -99,20 +99,22 @@ def event_details(session: Session, event_id: str | None) -> tuple[list[dict[str
     """The event's posts (newest first, at most MAX_POSTS) and its strongest explanation terms."""
     if not event_id:
         return [], []
+    # The columns the mail shows, not ORM objects: a long thread's event holds hundreds of posts.
     rows = list(session.execute(
-        select(PostRow, AnalysisRow).join(AnalysisRow, AnalysisRow.post_id == PostRow.id)
-        .where(AnalysisRow.event_id == event_id)
-    ).tuples())
+        select(PostRow.url, PostRow.title, PostRow.content, PostRow.site, PostRow.author, PostRow.published_at,
+               PostRow.crawled_at, AnalysisRow.explanation)
+        .join(AnalysisRow, AnalysisRow.post_id == PostRow.id).where(AnalysisRow.event_id == event_id)
+    ))
     weight: dict[str, float] = {}
-    for _, a in rows:
+    for a in rows:
         for item in a.explanation or []:
             term, w = (item[0], item[1]) if isinstance(item, list | tuple) and len(item) >= 2 else (item, 1.0)
             if isinstance(term, str) and term:
                 weight[term] = weight.get(term, 0.0) + (abs(float(w)) if isinstance(w, int | float) else 1.0)
-    rows.sort(key=lambda r: (r[0].published_at or r[0].crawled_at), reverse=True)
+    rows.sort(key=lambda r: (r.published_at or r.crawled_at), reverse=True)
     # Replies carry their thread's URL: one line per page, with how many of the event's posts it holds.
     pages: dict[str, dict[str, Any]] = {}
-    for p, _ in rows:
+    for p in rows:
         page = pages.get(p.url)
         if page is None:
             pages[p.url] = {"title": one_line(p.title or p.content, 60), "site": p.site, "url": p.url,
