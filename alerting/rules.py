@@ -61,8 +61,9 @@ def relevant_schools_of(session: Session, cfg: Config, event_ids: Sequence[str])
     """``relevant_schools`` for many events in one query per 500, in the order their posts were crawled."""
     known = {s.id for s in cfg.schools}
     out: dict[str, list[str]] = {}
+    session.flush()  # read below the ORM (plain rows), so pending analyses must be in the database first
     for chunk in _chunks(event_ids):
-        for eid, schools in session.execute(
+        for eid, schools in session.connection().execute(
             select(AnalysisRow.event_id, AnalysisRow.schools).join(PostRow, PostRow.id == AnalysisRow.post_id)
             .where(AnalysisRow.event_id.in_(chunk), AnalysisRow.relevant.is_(True))
             .order_by(AnalysisRow.event_id, PostRow.crawled_at, PostRow.id)

@@ -128,7 +128,98 @@ def analyse(cfg_dir: Path) -> tuple[int, float]:
     report = process_pending(cfg, store)
     seconds = time.perf_counter() - t
     store.dispose()
+    steps = getattr(report, "cpu_seconds", {})
+    if steps and report.analysed:
+        print("  pipeline CPU per post: " + ", ".join(f"{k} {v / report.analysed * 1000:.3f} ms"
+                                                    for k, v in steps.items())
+              + f"; total {sum(steps.values()) / report.analysed * 1000:.3f} ms")
     return int(getattr(report, "analysed", 0)), seconds
+
+
+def _cpu() -> float:
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def crawl_and_analyse(base: str, concurrency: int) -> None:
+    """The runner crawling the static sources in parallel with the pipeline following the crawl in this
+    process (``yuqing.cycle.crawl_and_process``, what `yuqing run --once` and `yuqing demo` do); then the
+    same posts analysed again after the crawl, from scratch, to check the events and warnings agree."""
+    from alerting.index import open_index_from_config
+    from yuqing.cycle import crawl_and_process
+
+    fresh = Path(tempfile.mkdtemp(prefix="bench-crawl-follow-"))
+    try:
+        cfg_dir = make_config(fresh, base, concurrency)
+        cfg = load_config(cfg_dir)
+        store = Store.from_config(cfg)
+        index = open_index_from_config(cfg)
+        index.ensure()
+        t, cpu = time.perf_counter(), _cpu()
+        crawled: list[float] = []
+        results, pipeline = crawl_and_process(cfg, cfg_dir, store, index, source_ids=STATIC, parallel=3,
+                                              extra_settings={"CONCURRENT_REQUESTS": str(concurrency)},
+                                              before_rest=lambda: crawled.append(time.perf_counter()))
+        wall, cpu = time.perf_counter() - t, _cpu() - cpu
+        after = time.perf_counter() - crawled[0]
+        pages = sum(r.pages for r in results)
+        print(f"the runner, 3 sources in parallel WITH the analysis pipeline following the crawl (`yuqing run`): "
+              f"{pages} pages, {pipeline.analysed} posts analysed, {len(pipeline.warnings)} warnings in {wall:.1f} s → "
+              f"{pages / wall:.1f} pages/s, {pipeline.analysed / wall:.1f} posts/s; CPU {cpu:.1f} s (crawlers and "
+              f"pipeline) → {pages / cpu:.0f} pages per CPU-second; load average {os.getloadavg()[0]:.1f} "
+              f"({', '.join(f'{r.source_id} {r.status}' for r in results)})")
+        print(f"  {pipeline.analysed_while_crawling} posts analysed while the crawls ran, the other "
+              f"{pipeline.analysed - pipeline.analysed_while_crawling} (and the index) in {after:.1f} s after the "
+              f"last crawl ended")
+        print("  " + agreement(cfg, store))
+        store.dispose()
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+
+
+def _outcome(store: Store) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]], int]:
+    from sqlalchemy import select
+
+    from alerting.store.tables import AnalysisRow, EventRow, WarningRow
+
+    with store.session() as s:
+        warnings = {(w.event_id, w.category, w.severity, tuple(w.schools), w.title, w.alerted_posts)
+                    for w in s.scalars(select(WarningRow).where(WarningRow.kind == "opinion"))}
+        events = {(e.id, e.post_count, e.category, e.severity, tuple(e.schools)) for e in s.scalars(select(EventRow))}
+        analysed = len(list(s.scalars(select(AnalysisRow.post_id))))
+    return warnings, events, analysed
+
+
+def agreement(cfg: Any, store: Store) -> str:
+    """Analyse the stored posts again from scratch, after the crawl (on a copy), and compare."""
+    from sqlalchemy import delete, select
+
+    from alerting.store.tables import AnalysisRow, AuditRow, EventRow, OutboxRow, WarningRow
+    from yuqing.pipeline import process_pending
+
+    followed = _outcome(store)
+    path = Path(store.url.removeprefix("sqlite:///"))
+    copy = path.with_name("sequential.db")
+    with store.engine.connect() as conn:  # a consistent copy of the WAL database
+        conn.exec_driver_sql(f"VACUUM INTO '{copy}'")
+    again = Store(f"sqlite:///{copy}")
+    with again.session() as s:
+        opinion = select(WarningRow.id).where(WarningRow.kind == "opinion")
+        s.execute(delete(AuditRow).where(AuditRow.warning_id.in_(opinion)))
+        s.execute(delete(OutboxRow))
+        s.execute(delete(WarningRow).where(WarningRow.kind == "opinion"))
+        s.execute(delete(AnalysisRow))
+        s.execute(delete(EventRow))
+    process_pending(cfg, again)
+    sequential = _outcome(again)
+    again.dispose()
+    names = ("warnings", "events", "analysed posts")
+    diffs = [f"{n}: {len(a ^ b) if isinstance(a, set) else abs(a - b)} differ"
+             for n, a, b in zip(names, followed, sequential, strict=True) if a != b]
+    if not diffs:
+        return (f"same as analysing after the crawl: {len(followed[0])} warnings, {len(followed[1])} events, "
+                f"{followed[2]} posts each analysed once")
+    return "DIFFERENT from analysing after the crawl: " + "; ".join(diffs)
 
 
 def report(title: str, rows: list[dict[str, Any]]) -> tuple[int, int, float]:
@@ -192,8 +283,10 @@ def main() -> None:
         finally:
             shutil.rmtree(fresh, ignore_errors=True)
         pages3 = sum(r.pages for r in results)
-        print(f"the runner, 3 sources in parallel (as `yuqing run` does): {pages3} pages in {wall:.1f} s → "
+        print(f"the runner, 3 sources in parallel, crawl only: {pages3} pages in {wall:.1f} s → "
               f"{pages3 / wall:.1f} pages/s ({', '.join(f'{r.source_id} {r.status}' for r in results)})")
+        if not args.skip_analysis:
+            crawl_and_analyse(base, args.concurrency)
         if not args.skip_browser:
             row = crawl_one(cfg_dir, "demo-weibo-page", args.concurrency)
             report("Playwright spider (system Chromium, images/fonts/media aborted):", [row])

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, bindparam, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from alerting.store import Store
@@ -48,10 +48,27 @@ class PipelineReport:
     by_category: Counter[str] = field(default_factory=Counter)
     indexed: int = 0
     index_waiting: int = 0
+    analysed_while_crawling: int = 0  # of ``analysed``, while crawls were still running (yuqing.cycle)
     # Per step (read, analyse, group, store, events, warnings, commit, index): where the time goes, in
     # seconds of wall clock and of this process's CPU (the figure that holds on a busy machine).
     seconds: dict[str, float] = field(default_factory=dict)
     cpu_seconds: dict[str, float] = field(default_factory=dict)
+
+    def add(self, other: PipelineReport) -> None:
+        """Fold the report of a later call into this one (a run made of several calls)."""
+        self.analysed += other.analysed
+        self.analysed_while_crawling += other.analysed_while_crawling
+        self.relevant += other.relevant
+        self.sensitive += other.sensitive
+        self.events_touched += other.events_touched
+        self.new_events += other.new_events
+        self.warnings.extend(w for w in other.warnings if w not in self.warnings)
+        self.by_category.update(other.by_category)
+        self.indexed += other.indexed
+        self.index_waiting = other.index_waiting
+        for mine, theirs in ((self.seconds, other.seconds), (self.cpu_seconds, other.cpu_seconds)):
+            for step, value in theirs.items():
+                mine[step] = mine.get(step, 0.0) + value
 
     @contextmanager
     def timed(self, step: str) -> Iterator[None]:
@@ -105,6 +122,19 @@ def build_grouper(session: Session, now: datetime) -> EventGrouper:
     return grouper
 
 
+def load_analyzer(cfg: Config) -> Analyzer:
+    """The configured analyzer (its model loaded once: callers that run the pipeline repeatedly keep it)."""
+    from analysis.analyzer import Analyzer
+
+    return Analyzer.from_config(cfg)
+
+
+def new_grouper(cfg: Config, store: Store, now: datetime | None = None) -> EventGrouper:
+    """An event grouper loaded with the store's recent events, for repeated ``process_pending`` calls."""
+    with store.session() as s:
+        return build_grouper(s, now or utcnow())
+
+
 def process_pending(
     cfg: Config,
     store: Store,
@@ -113,17 +143,18 @@ def process_pending(
     now: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
     grouper: EventGrouper | None = None,
+    before: datetime | None = None,
 ) -> PipelineReport:
     """Analyse every post that has no analysis yet, group events, raise warnings, fill the outboxes.
 
-    ``grouper`` lets a caller that runs this repeatedly (while crawls are still storing posts) keep one
-    event grouper across the calls instead of loading recent events from the store each time."""
+    For a caller that runs this while crawls are still storing posts (``yuqing.cycle``): ``grouper`` keeps
+    one event grouper across the calls, and ``before`` takes only whole batches of posts crawled before
+    that time — the batches a run after the crawl would take, so events and warnings come out the same.
+    The caller guarantees that no post crawled before ``before`` is still to be stored."""
     from alerting import rules
 
     if analyzer is None:
-        from analysis.analyzer import Analyzer
-
-        analyzer = Analyzer.from_config(cfg)
+        analyzer = load_analyzer(cfg)
     now = now or utcnow()
     report = PipelineReport()
     with store.session() as s:
@@ -136,7 +167,7 @@ def process_pending(
         with store.session() as s:
             with report.timed("read"):
                 rows = pending_post_rows(s, limit=BATCH)
-                if not rows:
+                if not rows or (before is not None and (len(rows) < BATCH or rows[-1].crawled_at >= before)):
                     break
                 posts = [row_to_post(r) for r in rows]
             with report.timed("analyse"):
@@ -146,14 +177,21 @@ def process_pending(
                 # schools' stories apart.
                 assignments = grouper.assign_many(posts, analyses)
             with report.timed("store"):
+                hashes = {r.id: r.content_hash for r in rows}
                 touched = _store_batch(s, posts, analyses, assignments, now, report)
+                _drop_stale(s, hashes, report)
                 if index_outbox is not None:
-                    index_outbox.enqueue_posts(s, [p.id for p in posts], now,
-                                               content_hashes={r.id: r.content_hash for r in rows})
+                    index_outbox.enqueue_posts(s, [p.id for p in posts], now, content_hashes=hashes)
             with report.timed("events"):
                 _update_events(s, cfg, touched)
             with report.timed("warnings"):
                 warnings = rules.raise_warnings(s, cfg, touched, now)
+                if index_outbox is not None:
+                    # Posts indexed before their event became a warning (an earlier batch or run) learn its
+                    # status; the posts of this batch are indexed with it anyway.
+                    for w in warnings:
+                        if w.created_at == now and w.event_id:
+                            index_outbox.enqueue_event_status(s, w.event_id, w.status, now)
             report.warnings.extend(w.id for w in warnings if w.id not in report.warnings)
             report.events_touched += len(touched)
             committing = _clocks()
@@ -216,6 +254,26 @@ def _store_batch(
     return touched
 
 
+def _drop_stale(s: Session, hashes: dict[str, str], report: PipelineReport) -> None:
+    """Forget the analyses of posts whose text a crawl changed since they were read (``hashes``: post id →
+    content hash as read; a crawl may store while the pipeline runs): they are pending again, and a later
+    batch analyses the new text.
+
+    Read after the first write of the transaction, with the rows locked where the database can (SQLite's
+    write lock already keeps the crawls' writers out until the commit)."""
+    current: dict[str, str] = {}
+    for chunk in _chunks(list(hashes)):
+        rows = s.connection().execute(
+            select(PostRow.id, PostRow.content_hash).where(PostRow.id.in_(chunk)).with_for_update())
+        current.update((r.id, r.content_hash) for r in rows)
+    stale = [pid for pid, h in hashes.items() if current.get(pid) != h]
+    if not stale:
+        return
+    log.info("%d posts changed while being analysed; they are analysed again", len(stale))
+    s.execute(delete(AnalysisRow.__table__).where(AnalysisRow.post_id.in_(stale)))
+    report.analysed -= len(stale)
+
+
 def _contains(dialect: str, column: Any, term: str) -> ColumnElement[bool]:
     """Case-sensitive substring test in SQL (LIKE folds ASCII case on SQLite and needs escaping)."""
     if dialect == "postgresql":
@@ -259,7 +317,7 @@ def _update_events(s: Session, cfg: Config, event_ids: Iterable[str]) -> None:
     for chunk in _chunks(ids):
         previous.update((r.id, r.post_count or 0) for r in s.execute(
             select(EventRow.id, EventRow.post_count).where(EventRow.id.in_(chunk))))
-        for r in s.execute(
+        for r in s.connection().execute(
             select(*_EVENT_POSTS).join(PostRow, PostRow.id == AnalysisRow.post_id)
             .where(AnalysisRow.event_id.in_(chunk))
             .order_by(AnalysisRow.event_id, PostRow.crawled_at, PostRow.id)

@@ -69,9 +69,10 @@ def load_docs(session: Session, post_ids: Sequence[str]) -> list[IndexDoc]:
     """The current documents of these posts (missing ids are skipped), in the order given."""
     found: dict[str, IndexDoc] = {}
     ids = list(dict.fromkeys(post_ids))
+    session.flush()  # read below the ORM (plain rows), so pending changes must be in the database first
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        for row in session.execute(_joined().where(PostRow.id.in_(chunk))):
+        for row in session.connection().execute(_joined().where(PostRow.id.in_(chunk))):
             found[row.id] = build_doc(row)
     return [found[i] for i in ids if i in found]
 
@@ -80,7 +81,7 @@ def iter_docs(session: Session, batch: int = 1000) -> Iterator[list[IndexDoc]]:
     """Every post, in batches of documents, in id order (for ``yuqing index rebuild``)."""
     last = ""
     while True:
-        rows = session.execute(_joined().where(PostRow.id > last).order_by(PostRow.id).limit(batch)).all()
+        rows = session.connection().execute(_joined().where(PostRow.id > last).order_by(PostRow.id).limit(batch)).all()
         if not rows:
             return
         yield [build_doc(r) for r in rows]

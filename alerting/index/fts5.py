@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,8 +52,12 @@ def _grams(text: str) -> tuple[str, str]:
     return " ".join(toks), " ".join(bigrams(toks))
 
 
+# Replies carry their thread's title: a batch tokenizes the same few titles over and over.
+_title_grams = lru_cache(maxsize=2048)(_grams)
+
+
 def _fts_row(title: str, content: str) -> tuple[str, str, str, str]:
-    t_uni, t_bi = _grams(title)
+    t_uni, t_bi = _title_grams(title)
     c_uni, c_bi = _grams(content)
     return t_uni, t_bi, c_uni, c_bi
 
@@ -220,6 +225,8 @@ class Fts5Index:
 
     def update_status(self, post_ids: Sequence[str], status: str) -> int:
         def set_status(db: sqlite3.Connection, rowid: int, source: dict[str, Any]) -> None:
+            if source.get("status") == status:
+                return  # indexed with it already (a new warning's posts indexed in the same replay)
             source["status"] = status
             db.execute("UPDATE docs SET status = ? WHERE rowid = ?", (status, rowid))
             db.execute("UPDATE doc_json SET doc = ? WHERE rowid = ?", (json.dumps(source, ensure_ascii=False), rowid))

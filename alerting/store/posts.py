@@ -128,7 +128,7 @@ def _pending() -> Select[Any]:
 def pending_post_rows(session: Session, limit: int = 1000) -> list[Row[Any]]:
     """``pending_posts`` as plain rows of the posts table's columns (no ORM objects: the pipeline reads
     hundreds at a time and never changes them)."""
-    return list(session.execute(_pending().order_by(PostRow.crawled_at, PostRow.id).limit(limit)))
+    return list(session.connection().execute(_pending().order_by(PostRow.crawled_at, PostRow.id).limit(limit)))
 
 
 def count_pending(session: Session) -> int:
