@@ -133,6 +133,8 @@ class SchoolMatcher:
         before = text[max(0, start - 6) : start]
         if surface[0] in _PLACE_SUFFIX:  # 县一中 in 邻县一中: the suffix belongs to the place before
             before += surface[0]
+        if not before or before[-1] not in _PLACE_SUFFIX:  # the pattern ends in one: spare the regex
+            return False
         m = _PLACE_BEFORE.search(before)
         if m is None:
             return False
