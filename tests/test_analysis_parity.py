@@ -111,3 +111,58 @@ if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
     write_expected()
     print(f"wrote {EXPECTED}")
+
+
+def _reference_explanations(clf: Any, texts: list[str], tokens: list[list[str]], top: int) -> list[list[str]]:
+    """Explanation terms the slow, obvious way — TF-IDF matrix, per-entry shares, each entry named from its
+    offset in the row — for any model (the fast path in analysis/explain.py must give the same)."""
+    import numpy as np
+
+    from analysis.explain import EXPLAIN_SHARE, _shown
+
+    x = clf.features.transform(texts, tokens)
+    cat_p = clf.reference_scores(texts, tokens)["category"]
+    weights = clf._class_weights
+    out = []
+    for r, text in enumerate(texts):
+        k = int(np.argmax(cat_p[r, :4]))
+        lo, hi = x.indptr[r], x.indptr[r + 1]
+        cols, vals = x.indices[lo:hi], x.data[lo:hi]
+        shares = vals * (weights[k][cols] - weights[4][cols])
+        floor = shares.max() * EXPLAIN_SHARE if len(shares) else 0.0
+        n_chars = [max(len(text) - n + 1, 0) for n in range(1, clf.features.char_n + 1)]
+        terms: dict[str, float] = {}
+        for offset, (col, share) in enumerate(zip(cols.tolist(), shares.tolist(), strict=True)):
+            if not (share > 0 and share >= floor):
+                continue
+            if col >= clf.features.n_char:
+                term = clf.features.words[col - clf.features.n_char]
+                if term not in text.lower():
+                    continue
+            else:
+                n, start = 1, offset
+                while start >= n_chars[n - 1]:
+                    start -= n_chars[n - 1]
+                    n += 1
+                term = text[start : start + n]
+            if term in terms:
+                terms[term] += share
+            elif _shown(term):
+                terms[term] = share
+        best = sorted(terms.items(), key=lambda kv: kv[1], reverse=True)[:top]
+        out.append([t for t, _ in best])
+    return out
+
+
+def test_fast_explanations_equal_the_obvious_ones() -> None:
+    """On the shipped model, whichever it is (or YUQING_PARITY_MODEL): the batch explainer names the same
+    terms as the slow one."""
+    from analysis.analyzer import Analyzer, analysis_text
+    from yuqing.config import load_config
+
+    analyzer = Analyzer.from_config(load_config(ROOT / "config"), model_path=model_path())
+    posts = parity_posts()
+    texts = [analysis_text(p) for p in posts] + ["", "ＡＢＣ１２３ HELLO 全角", "🙂😡 emoji 帖子𠀀𠀁"]
+    tokens = analyzer.segmenter.cut_many(texts)
+    got = [[t for t, _ in p.explanation] for p in analyzer.classifier.predict(texts, tokens, explain=12)]
+    assert got == _reference_explanations(analyzer.classifier, texts, tokens, 12)
