@@ -185,7 +185,8 @@ def explain(
     sorted_terms = list(map(list(chain.from_iterable(terms)).__getitem__, by_row.tolist()))
     sorted_values = np.concatenate(values)[by_row].tolist()
     # sum per term string within each row, in entry order, then the largest
-    current, acc = -1, {}
+    current = -1
+    acc: dict[str, float] = {}
     for row, term, value in zip(all_rows[by_row].tolist(), sorted_terms, sorted_values, strict=True):
         if row != current:
             if current >= 0:

@@ -16,7 +16,7 @@ Tokenisation sits behind ``tokenize`` so that training and prediction use the sa
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,12 +40,13 @@ def tokenize(text: str) -> list[str]:
         try:
             from analysis.segment import Segmenter
 
-            _cut = Segmenter().cut
+            cut: Callable[[str], list[str]] = Segmenter().cut
         except ImportError:  # pragma: no cover - segment.py is part of analysis; jieba's words as fallback
             import jieba
 
             jieba.setLogLevel(60)
-            _cut = lambda t: jieba.lcut(t, HMM=False)  # noqa: E731
+            cut = lambda t: list(jieba.lcut(t, HMM=False))  # noqa: E731
+        _cut = cut
     return _cut(text)
 
 
@@ -191,7 +192,7 @@ class TextFeatures:
         if len(lookup) > 500_000:  # bound the memo on endless streams of new words
             lookup.clear()
         counts: list[int] = []
-        flat: list[int] = []
+        flat: list[int | None] = []
         get = lookup.get
         for doc in toks:
             ids = list(map(get, doc))
