@@ -601,9 +601,9 @@ class EventGrouper:
     def _batch_candidates(self, rows: np.ndarray, keys: np.ndarray, open_: np.ndarray, vals: np.ndarray,
                           sizes: np.ndarray, step: np.ndarray, n: int) -> list[list]:
         """Accepted earlier posts of the same batch (``step``: each post's place in the order of
-        assignment), per post: those sharing a band key with it among the key's first MAX_BUCKET posts
-        of the batch, where the bucket before the batch was not full (``open_``). The pass then keeps
-        those that were indexed."""
+        assignment), per post: of those sharing a band key with it among the key's first MAX_BUCKET posts
+        of the batch, where the bucket before the batch was not full (``open_``), the MAX_VERIFY sharing
+        the most bands (as for indexed posts). The pass then keeps those that were indexed."""
         out: list[list] = [[] for _ in range(n)]
         if len(rows) < 2:
             return out
@@ -626,9 +626,10 @@ class EventGrouper:
             earlier.append(who[start[sel] + t])
         if not later:
             return out
-        pair, _ = _distinct_counts(np.sort(np.concatenate(later).astype(np.int64) << 32 | np.concatenate(earlier)))
-        post, cand = pair >> 32, pair & 0xFFFFFFFF
-        post, cand = post[post != cand], cand[post != cand]  # a post twice in a merged group
+        later_, earlier_ = np.concatenate(later), np.concatenate(earlier)
+        keep = later_ != earlier_  # a post twice in a merged group
+        post, cand = _top_pairs(later_[keep], earlier_[keep], np.zeros(int(keep.sum()), dtype=np.int64),
+                                MAX_VERIFY)  # (ties: the earlier post)
         agree = _agreeing_values(vals[cand], vals[post])
         ok = _accepted(agree, sizes[post], sizes[cand], self.threshold)
         return _accepted_lists([[] for _ in range(n)], post, cand, agree, ok)

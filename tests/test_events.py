@@ -185,6 +185,23 @@ def test_story_corpus_from_real_sentences() -> None:
         assert q.precision >= floor and q.recall >= 0.99, (pool, str(q))
 
 
+@pytest.mark.shared
+def test_batches_group_as_one_post_at_a_time() -> None:
+    """The batched candidate search gives the events that assigning post by post gives, whatever the
+    batch size, on stories that share sentences too."""
+    path = shared_path("datasets", "cold", "train.csv")
+    with path.open(encoding="utf-8-sig") as f:
+        sentences = [row["TEXT"] for row in csv.DictReader(f)]
+    for pool in (len(sentences), 600):
+        posts = story_corpus(sentences[:pool], stories=300, copies=4, seed=11).posts
+        single = EventGrouper()
+        expected = [single.assign(p).event_id for p in posts]
+        for size in (100, len(posts)):
+            g = EventGrouper()
+            got = [a.event_id for i in range(0, len(posts), size) for a in g.assign_many(posts[i : i + size])]
+            assert got == expected, (pool, size)
+
+
 def analysis_of(p: Post, schools: list[str], category: str = "incident", topics: list[str] | None = None) -> Analysis:
     return Analysis(id=p.id, schools=schools, relevant=bool(schools), sensitivity=0.9,
                     category=Category(category), topics=topics or [])
