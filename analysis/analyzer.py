@@ -129,8 +129,8 @@ class Analyzer:
         severities = post_severities(
             sensitivity,
             categories,
-            [p.metrics.reach() for p in posts],
-            [False] * len(texts) if red is None else [red.search(t) is not None for t in texts],
+            lambda i: posts[i].metrics.reach(),
+            (lambda i: False) if red is None else (lambda i: red.search(texts[i]) is not None),
             threshold=self._severity_floor,
         )
         # Each step over the whole batch in turn, not step after step per post: each keeps its tables and

@@ -16,6 +16,8 @@ than IV: it asks for adoption, not an emergency response.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from yuqing.model import Category, Severity
 
 # Below this sensitivity nothing has a severity: the lowest alert threshold a deployment can set
@@ -69,18 +71,19 @@ def post_severity(
 
 
 def post_severities(
-    sensitivity: list[float],
-    category: list[Category],
-    reach: list[int],
-    red_line_hit: list[bool],
+    sensitivity: Sequence[float],
+    category: Sequence[Category],
+    reach: Callable[[int], int],
+    red_line_hit: Callable[[int], bool],
     *,
     threshold: float = MIN_SENSITIVITY,
 ) -> list[Severity | None]:
-    """``post_severity`` for a batch: most posts are not sensitive, and they are answered without a call."""
+    """``post_severity`` for a batch. ``reach(i)`` and ``red_line_hit(i)`` are asked only for the posts that
+    can have a level (sensitive, at or above ``threshold``): most posts are not, and need neither."""
     none = Category.none
     return [
-        None if c is none or s < threshold else post_severity(s, c, r, red, threshold=threshold)
-        for s, c, r, red in zip(sensitivity, category, reach, red_line_hit, strict=True)
+        None if c is none or s < threshold else post_severity(s, c, reach(i), red_line_hit(i), threshold=threshold)
+        for i, (s, c) in enumerate(zip(sensitivity, category, strict=True))
     ]
 
 

@@ -85,8 +85,8 @@ def own_steps(analyzer: Any, posts: list[Any]) -> None:
     texts = [analysis_text(p) for p in posts]
     red = analyzer._red_line
     sens = [0.8] * len(posts)
-    severities = post_severities(sens, [Category.incident] * len(posts), [p.metrics.reach() for p in posts],
-                                 [red is not None and red.search(t) is not None for t in texts],
+    severities = post_severities(sens, [Category.incident] * len(posts), lambda i: posts[i].metrics.reach(),
+                                 lambda i: red is not None and red.search(texts[i]) is not None,
                                  threshold=analyzer._severity_floor)
     sentiments = list(map(analyzer.lexicon.sentiment, texts))
     for p, s, sev, senti in zip(posts, sens, severities, sentiments, strict=True):

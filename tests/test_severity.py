@@ -49,3 +49,22 @@ def test_post_severity_is_an_event_of_one_post() -> None:
         0.95, Category.incident, 20_000, 1, 1.0, True
     )
     assert red_line_terms("学生食物中毒，一人死亡", ["死亡", "性侵", "食物中毒"]) == ["死亡", "食物中毒"]
+
+
+def test_batch_levels_equal_single_levels_and_ask_only_for_what_they_need() -> None:
+    from analysis.severity import post_severities
+
+    sens = [0.95, 0.2, 0.8, 0.6, 0.99]
+    cats = [Category.incident, Category.incident, Category.none, Category.suggestion, Category.fabrication]
+    reach = [200_000, 10, 5_000, 0, 0]
+    red = [False, True, True, False, True]
+    asked: list[int] = []
+
+    def reach_of(i: int) -> int:
+        asked.append(i)
+        return reach[i]
+
+    got = post_severities(sens, cats, reach_of, red.__getitem__, threshold=0.35)
+    assert got == [post_severity(s, c, r, h, threshold=0.35) for s, c, r, h in zip(sens, cats, reach, red, strict=True)]
+    assert got == [Severity.I, None, None, Severity.IV, Severity.II]
+    assert asked == [0, 3, 4]  # not the quiet post nor the one classified none
