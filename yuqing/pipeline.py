@@ -7,6 +7,7 @@ warnings are one per event, and outbox keys are unique. Running it twice changes
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import time
 from collections import Counter, defaultdict
@@ -16,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Text, bindparam, delete, func, insert, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from alerting.store import Store
 from alerting.store.posts import count_pending, pending_post_rows, row_to_post
-from alerting.store.tables import AnalysisRow, EventRow, PostRow, WarningRow
+from alerting.store.tables import AnalysisRow, EventRow, PostRow, UTCDateTime, WarningRow
 from yuqing.config import Config
 from yuqing.model import Analysis, Category, Post, Severity, utcnow
 
@@ -297,45 +298,63 @@ def _red_line_events(s: Session, event_ids: Sequence[str], red_lines: Sequence[s
     return found
 
 
-_EVENT_POSTS = (AnalysisRow.event_id, AnalysisRow.schools, AnalysisRow.relevant, AnalysisRow.sensitivity,
-                AnalysisRow.category, PostRow.published_at, PostRow.crawled_at, PostRow.site, PostRow.reposts,
-                PostRow.comments, PostRow.likes, PostRow.views)
+# Per post of a touched event, what the event's figures need; schools as the stored JSON text, decoded once
+# per distinct value (a long thread's replies mostly repeat one list), and no datetimes (see _event_times).
+_EVENT_POSTS = (AnalysisRow.event_id, type_coerce(AnalysisRow.schools, Text).label("schools"), AnalysisRow.relevant,
+                AnalysisRow.sensitivity, AnalysisRow.category, PostRow.site, PostRow.reposts, PostRow.comments,
+                PostRow.likes, PostRow.views)
+
+
+def _event_times(s: Session, chunk: list[str]) -> dict[str, tuple[datetime, datetime]]:
+    """First and last time (published, else crawled) of each event's posts, by the database."""
+    seen = func.coalesce(PostRow.published_at, PostRow.crawled_at)
+    rows = s.connection().execute(
+        select(AnalysisRow.event_id, type_coerce(func.min(seen), UTCDateTime()).label("first"),
+               type_coerce(func.max(seen), UTCDateTime()).label("last"))
+        .join(PostRow, PostRow.id == AnalysisRow.post_id).where(AnalysisRow.event_id.in_(chunk))
+        .group_by(AnalysisRow.event_id))
+    return {r.event_id: (r.first, r.last) for r in rows}
 
 
 def _update_events(s: Session, cfg: Config, event_ids: Iterable[str]) -> None:
     """Recompute each touched event from all its posts: counts, reach, schools, category, severity.
 
-    Two reads for the whole batch (the touched events' posts, in crawl order, and which of them hold a
-    red-line term) and one executemany UPDATE."""
+    A few reads for the whole batch (the touched events' posts in crawl order, their first and last
+    times, which of them hold a red-line term) and one executemany UPDATE."""
     from analysis.severity import event_severity
 
     ids = sorted(set(event_ids))
     if not ids:
         return
     previous: dict[str, int] = {}
+    times: dict[str, tuple[datetime, datetime]] = {}
     posts: dict[str, list[Any]] = defaultdict(list)
     for chunk in _chunks(ids):
-        previous.update((r.id, r.post_count or 0) for r in s.execute(
+        previous.update((r.id, r.post_count or 0) for r in s.connection().execute(
             select(EventRow.id, EventRow.post_count).where(EventRow.id.in_(chunk))))
+        times.update(_event_times(s, chunk))
         for r in s.connection().execute(
             select(*_EVENT_POSTS).join(PostRow, PostRow.id == AnalysisRow.post_id)
             .where(AnalysisRow.event_id.in_(chunk))
             .order_by(AnalysisRow.event_id, PostRow.crawled_at, PostRow.id)
         ):
             posts[r.event_id].append(r)
+    decoded: dict[str | None, list[str]] = {None: []}
     red = _red_line_events(s, [e for e in ids if e in previous and posts[e]], [t for t in cfg.red_lines if t])
     updates: list[dict[str, Any]] = []
     for eid in ids:
         rows = posts.get(eid)
         if eid not in previous or not rows:
             continue
-        times = [r.published_at or r.crawled_at for r in rows]
         schools: list[str] = []
         weight: Counter[str] = Counter()
         reach = 0
         for r in rows:
             reach += (r.reposts or 0) * 10 + (r.comments or 0) * 3 + (r.likes or 0) + (r.views or 0) // 100
-            for sid in r.schools or []:
+            listed = decoded.get(r.schools)
+            if listed is None:
+                listed = decoded[r.schools] = list(json.loads(r.schools) or [])
+            for sid in listed:
                 if sid not in schools:
                     schools.append(sid)
             if r.category != Category.none.value:
@@ -349,7 +368,7 @@ def _update_events(s: Session, cfg: Config, event_ids: Iterable[str]) -> None:
         sev = event_severity(sensitivity, Category(category), reach, site_count, growth, eid in red)
         updates.append({
             "b_id": eid, "post_count": post_count, "site_count": site_count, "reach": reach, "schools": schools,
-            "first_seen": min(times), "last_seen": max(times), "sensitivity": sensitivity, "category": category,
+            "first_seen": times[eid][0], "last_seen": times[eid][1], "sensitivity": sensitivity, "category": category,
             "severity": sev.value if isinstance(sev, Severity) else None,
         })
     if updates:
