@@ -43,6 +43,39 @@ def _uncommented(sel: Selector, page_text: str, query: str) -> list[Selector]:
     return list(Selector(text=page_text.replace("<!--", "").replace("-->", "")).css(query))
 
 
+def _floor_texts(floor: Any) -> tuple[list[str], list[str]]:
+    """What ``.tail-info::text, .post-tail-wrap span::text`` and ``.p_author_name::text`` select in a floor (text
+    nodes in document order), from one walk of its tree: the three class queries cost several times more."""
+    tails: list[str] = []
+    authors: list[str] = []
+
+    def walk(el: Any, in_wrap: bool) -> None:
+        classes = (el.get("class") or "").split()
+        is_tail = "tail-info" in classes or (in_wrap and el.tag == "span")
+        is_author = "p_author_name" in classes
+        texts = [el.text] if el.text is not None else []
+        child_wrap = in_wrap or "post-tail-wrap" in classes
+        for child in el:
+            if is_tail or is_author:  # this element's own text nodes, in order with its children's
+                _emit(texts, tails if is_tail else None, authors if is_author else None)
+                texts = []
+            if isinstance(child.tag, str):  # comments and processing instructions hold no elements
+                walk(child, child_wrap)
+            if child.tail is not None:
+                texts.append(child.tail)
+        if is_tail or is_author:
+            _emit(texts, tails if is_tail else None, authors if is_author else None)
+
+    walk(floor, False)
+    return tails, authors
+
+
+def _emit(texts: list[str], *targets: list[str] | None) -> None:
+    for target in targets:
+        if target is not None:
+            target.extend(texts)
+
+
 def thread_url(url: str) -> str:
     """The canonical thread URL: the /p/<id> path without page or anchor."""
     parts = urlsplit(url)
@@ -110,13 +143,14 @@ class TiebaThreadPage(BasePage):
             text = node_text(content[0])
             if not text:
                 text = "[图片]" if content.css("img") else ""
-            tails = [t.strip() for t in node.css(".tail-info::text, .post-tail-wrap span::text").getall()]
+            raw_tails, authors = _floor_texts(node.root)
+            tails = [t.strip() for t in raw_tails]
             floor = to_int(next((t for t in tails if _FLOOR.match(t)), None))
             floor = floor or (field.get("content") or {}).get("post_no")
             raw_time = next((t for t in reversed(tails) if _TIME.match(t)), "") or str(
                 (field.get("content") or {}).get("date", "")
             )
-            author = node.css(".p_author_name::text").get("").strip()
+            author = authors[0].strip() if authors else ""
             author = author or ((field.get("author") or {}).get("user_name") or "")
             is_first = floor == 1
             if not text:
