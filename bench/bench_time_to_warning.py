@@ -132,7 +132,9 @@ class MemorySampler(threading.Thread):
         self.proc = psutil.Process(pid)
         self.peak = {"main_rss": 0, "main_pss": 0, "total_rss": 0, "total_pss": 0, "processes": 0}
         self.samples: list[int] = []  # total PSS
+        self.main_samples: list[int] = []  # the service process's own PSS (growth over a long run)
         self.by_kind: dict[str, int] = {}  # peak PSS summed over the processes of one kind
+        self.at_peak: dict[str, int] = {}  # PSS by kind at the moment of the total's peak
         self.stop = threading.Event()
 
     @staticmethod
@@ -142,6 +144,10 @@ class MemorySampler(threading.Thread):
         cmd = " ".join(p.cmdline())
         if "scrapy" in cmd:
             return "scrapy crawl " + cmd.split("crawl", 1)[1].split()[0]
+        if "yuqing.service_analysis" in cmd:
+            return "analysis child"
+        if "run-driver" in cmd:
+            return "playwright driver (node)"
         if "chrom" in p.name().lower() or "chrom" in cmd.lower():
             return "chromium (all its processes)"
         return p.name()
@@ -167,6 +173,9 @@ class MemorySampler(threading.Thread):
                 if p.pid == self.proc.pid:
                     main_rss, main_pss = info.rss, info.pss
             self.samples.append(pss)
+            self.main_samples.append(main_pss)
+            if pss > self.peak["total_pss"]:
+                self.at_peak = kinds
             for kind, value in kinds.items():
                 self.by_kind[kind] = max(self.by_kind.get(kind, 0), value)
             for key, value in (("main_rss", main_rss), ("main_pss", main_pss), ("total_rss", rss),
@@ -276,6 +285,10 @@ def main() -> None:
         print(f"memory (RSS summed, shared pages counted per process): service peak {pk['main_rss'] / mb:.0f} MB, "
               f"with children peak {pk['total_rss'] / mb:.0f} MB; at most {pk['processes']} processes")
         print("peak PSS by kind: " + ", ".join(f"{k} {v / mb:.0f} MB" for k, v in sorted(sampler.by_kind.items())))
+        first, last = sampler.main_samples[:120], sampler.main_samples[-120:]
+        print(f"service process PSS over the run ({len(sampler.main_samples) / 60:.0f} min): median of the first two "
+              f"minutes {statistics.median(first) / mb:.0f} MB, of the last two {statistics.median(last) / mb:.0f} MB")
+        print("at the total's peak: " + ", ".join(f"{k} {v / mb:.0f} MB" for k, v in sorted(sampler.at_peak.items())))
     print(f"shutdown on SIGTERM: exit code {code}")
     if args.keep:
         print(f"data kept in {work}")

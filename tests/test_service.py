@@ -134,6 +134,11 @@ def test_new_post_becomes_one_mail_and_sigterm_mid_crawl_then_restart_loses_and_
         demo_sites.add_post("news", title=STORY_1[0], text=STORY_1[1])
         [first] = _wait("the alert for story 1", lambda: _mails_with(mail_sink, STORY_1[0]), 90)
         assert "预警" in first["Subject"] and "示例县第一中学" in first["Subject"]
+        # It was analysed by a child process: the model (scikit-learn, the rjieba dictionary) never
+        # occupies the long-running service's memory.
+        assert serve.proc is not None
+        maps = Path(f"/proc/{serve.proc.pid}/maps").read_text()
+        assert "sklearn" not in maps and "rjieba" not in maps
         status, body = _wait("healthz", serve.healthz_or_none, 10)
         assert status == 200 and body["ok"] is True and body["running"] is True
         [src] = body["sources"]

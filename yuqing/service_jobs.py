@@ -4,6 +4,11 @@ store is persistent), so the functions find the running service's context here i
 Two locks: one writer for analysis and every job that writes warnings or outbox rows (SQLite has one
 writer anyway, and the event grouper must see one batch after another), and one for delivery so the
 minute retry and a crawl's own delivery never send the same outbox row twice.
+
+Memory: crawls and the analysis run in child processes that first take their share of one budget
+(yuqing.service_budget): a crawl with Chromium runs alone — the analysis worker (yuqing.service_analysis,
+the loaded model) is stopped for it and started again after it — and the service process itself never
+loads the model.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from typing import Any
 from alerting.store import Store
 from yuqing.config import Config
 from yuqing.model import utcnow
+from yuqing.service_analysis import AnalysisWorker
+from yuqing.service_budget import ANALYSIS_MB, BROWSER_TYPES, MemoryBudget, Stopped, crawl_share, trim_memory
 
 log = logging.getLogger("yuqing.service")
 
@@ -38,6 +45,12 @@ class ServiceContext:
     delivery_lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
     scheduler: Any = None  # the running BaseScheduler, for rescheduling when a sensitive period starts
+    budget: MemoryBudget = field(default_factory=MemoryBudget)
+    # Analyse in the worker process (yuqing serve); False analyses in this process with a model loaded once.
+    analysis_in_child: bool = True
+    # Guards the worker: starting, using and stopping it (taken before the budget and the writer lock).
+    analysis_lock: threading.Lock = field(default_factory=threading.Lock)
+    _worker: AnalysisWorker | None = None
     _index: Any = None
     _analyzer: Any = None
 
@@ -59,8 +72,20 @@ class ServiceContext:
             self._index = index
         return self._index
 
+    def worker(self) -> AnalysisWorker:
+        if self._worker is None:
+            self._worker = AnalysisWorker(self.config_dir, self.cfg.data_dir / "logs" / "analysis.log")
+        return self._worker
+
+    def stop_worker(self) -> None:
+        """Stop the analysis worker (waits for a batch in progress) and give back its memory share."""
+        with self.analysis_lock:
+            if self._worker is not None and self._worker.proc is not None:
+                self._worker.stop()
+                self.budget.release(ANALYSIS_MB)
+
     def analyzer(self) -> Any:
-        """Loaded once: the model takes seconds to load and every crawl needs it."""
+        """Loaded once (only when analysing in this process): the model takes seconds to load."""
         if self._analyzer is None:
             from analysis.analyzer import Analyzer
 
@@ -92,7 +117,18 @@ def crawl_source(source_id: str, timeout_s: int) -> None:
 
     ctx = current()
     t0 = time.monotonic()
-    results = crawl_sources(ctx.cfg, ctx.config_dir, [source_id], timeout_s=timeout_s)
+    source_type = ctx.cfg.source(source_id).type
+    if source_type in BROWSER_TYPES and ctx.analysis_in_child:
+        ctx.stop_worker()  # Chromium and the loaded model never share the memory; process() restarts it
+    try:
+        with ctx.budget.hold(crawl_share(source_type), ctx.stopping):
+            waited = time.monotonic() - t0
+            results = crawl_sources(ctx.cfg, ctx.config_dir, [source_id], timeout_s=timeout_s)
+    except Stopped:
+        log.info("event=crawl_not_started source=%s reason=shutdown", source_id)
+        return
+    if waited >= 1:
+        log.info("event=crawl_waited_for_memory source=%s seconds=%.1f", source_id, waited)
     for r in results:
         log.info("event=crawl_done source=%s status=%s pages=%s posts=%s new=%s errors=%s seconds=%.1f message=%r",
                  r.source_id, r.status, r.pages, r.posts, r.new_posts, r.errors, r.duration_s, r.message)
@@ -103,6 +139,7 @@ def crawl_source(source_id: str, timeout_s: int) -> None:
     process(ctx)
     source_health()  # a failed or empty run may raise (or clear) a source-health warning at once
     deliver_now(ctx)
+    trim_memory()  # the crawl's log and report buffers, the pipeline's result rows
     log.info("event=crawl_job_done source=%s seconds=%.1f", source_id, time.monotonic() - t0)
 
 
@@ -114,15 +151,44 @@ def catch_up() -> None:
 
 
 def process(ctx: ServiceContext) -> Any:
-    """Analyse pending posts → events → warnings → outboxes, and replay the index outbox (one writer)."""
-    from yuqing.pipeline import process_pending
+    """Analyse pending posts → events → warnings → outboxes, and replay the index outbox (one writer).
 
-    with ctx.writer_lock:
-        report = process_pending(ctx.cfg, ctx.store, index=ctx.index(), analyzer=ctx.analyzer(), now=ctx.clock())
+    In the analysis worker, started first if a Chromium crawl sent it away (or it died).
+    """
+    from yuqing.pipeline import PipelineReport, process_pending
+
+    if not ctx.analysis_in_child:
+        with ctx.writer_lock:
+            report = process_pending(ctx.cfg, ctx.store, index=ctx.index(), analyzer=ctx.analyzer(),
+                                     now=ctx.clock())
+    else:
+        try:
+            report = _process_in_worker(ctx)
+        except Stopped:
+            log.info("event=analysis_left_pending reason=shutdown")
+            return PipelineReport()
     log.info("event=pipeline analysed=%s relevant=%s sensitive=%s new_events=%s warnings=%s indexed=%s "
              "index_waiting=%s", report.analysed, report.relevant, report.sensitive, report.new_events,
              len(report.warnings), report.indexed, report.index_waiting)
     return report
+
+
+def _process_in_worker(ctx: ServiceContext) -> Any:
+    with ctx.analysis_lock:
+        worker = ctx.worker()
+        if worker.proc is None:  # not started, or stopped for a Chromium crawl: take its share again
+            ctx.budget.acquire(ANALYSIS_MB, ctx.stopping)
+        try:
+            worker.start()
+        except Exception:
+            ctx.budget.release(ANALYSIS_MB)
+            raise
+        with ctx.writer_lock:
+            try:
+                return worker.process(ctx.clock())
+            finally:
+                if worker.proc is None:  # it died on this request: its memory is free
+                    ctx.budget.release(ANALYSIS_MB)
 
 
 def deliver_now(ctx: ServiceContext) -> Any:

@@ -42,7 +42,7 @@ BROWSER_ARGS = (
     "--js-flags=--max-old-space-size=256",  # a runaway page script fails instead of growing without bound
 )
 # Passed to Playwright's node driver through the environment it inherits from the crawl process.
-DRIVER_NODE_OPTIONS = ("--max-semi-space-size=2", "--max-old-space-size=256")
+DRIVER_NODE_OPTIONS = ("--max-semi-space-size=1", "--max-old-space-size=256")
 
 
 def abort_heavy(request: Any) -> bool:

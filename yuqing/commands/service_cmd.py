@@ -61,11 +61,13 @@ def _serve(cfg: Config, root: Path, host: str, port: int, web: bool) -> None:
     import logging
 
     from yuqing.service import Service
+    from yuqing.service_budget import limit_malloc_arenas
     from yuqing.service_log import setup_logging
     from yuqing.service_status import collect_status, service_pid
 
     if (pid := service_pid(cfg)) is not None:
         raise InputError(f"监测服务已在运行(进程 {pid}),同一数据目录只能运行一个", "serve")
+    limit_malloc_arenas()  # before any thread starts; the crawl and analysis children inherit it
     log_path = setup_logging(cfg.data_dir, cfg.timezone)
     log = logging.getLogger("yuqing.service")
     stop = threading.Event()
