@@ -192,7 +192,7 @@ def process_pending(
                     # status; the posts of this batch are indexed with it anyway.
                     for w in warnings:
                         if w.created_at == now and w.event_id:
-                            index_outbox.enqueue_event_status(s, w.event_id, w.status, now)
+                            index_outbox.enqueue_warning_status(s, w.event_id, w.status, now)
             report.warnings.extend(w.id for w in warnings if w.id not in report.warnings)
             report.events_touched += len(touched)
             committing = _clocks()

@@ -28,7 +28,7 @@ from alerting.index.protocol import IndexUnavailable, SearchIndex
 from alerting.notify.outbox import Backlog
 from alerting.notify.outbox import backlog as channel_backlog
 from alerting.store import Store
-from alerting.store.tables import OutboxRow, PostRow
+from alerting.store.tables import AnalysisRow, OutboxRow, PostRow
 from yuqing.model import utcnow
 
 CHANNEL = "index"
@@ -106,6 +106,22 @@ def enqueue_status(session: Session, post_ids: Sequence[str], status: str, now: 
 def enqueue_event_status(session: Session, event_id: str, status: str, now: datetime | None = None) -> None:
     """``enqueue_status`` for every post of an event (what a warning transition changes)."""
     enqueue_status(session, post_ids_of_event(session, event_id), status, now)
+
+
+def enqueue_warning_status(session: Session, event_id: str, status: str, now: datetime | None = None) -> None:
+    """A new warning's status for the posts of its event the index already holds: those whose index row
+    was delivered (an earlier batch or run). Posts still waiting for their index row get the status with
+    their document, so a pipeline run that indexes after analysing queues nothing here."""
+    rows = session.execute(
+        select(PostRow.id, PostRow.content_hash).join(AnalysisRow, AnalysisRow.post_id == PostRow.id)
+        .where(AnalysisRow.event_id == event_id)).all()
+    keys = {f"index:{pid}:{(h or '')[:16]}": pid for pid, h in rows}
+    waiting: set[str] = set()
+    key_list = list(keys)
+    for start in range(0, len(key_list), CHUNK):
+        waiting.update(session.scalars(select(OutboxRow.key).where(
+            OutboxRow.key.in_(key_list[start : start + CHUNK]), OutboxRow.delivered_at.is_(None))))
+    enqueue_status(session, [pid for key, pid in keys.items() if key not in waiting], status, now)
 
 
 @dataclass
