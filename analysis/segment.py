@@ -100,7 +100,13 @@ class Segmenter:
 
     def cut(self, text: str) -> list[str]:
         words = self._cut(text)
-        spaces = _SPACE_TOKEN.findall(text)
+        blanks = len(text) - sum(map(len, text.split()))  # whitespace characters: split() runs in C
+        if not blanks:
+            return words
+        # mostly one kind ("\n" after a title, or spaces): spare the regex scan
+        spaces = ["\n"] * blanks if text.count("\n") == blanks else None
+        if spaces is None:
+            spaces = [" "] * blanks if text.count(" ") == blanks else _SPACE_TOKEN.findall(text)
         if spaces:
             # The whitespace tokens are the text's whitespace: removed by value (a scan in C each, for the
             # few there are), instead of testing each of a post's hundred-odd words in Python.
