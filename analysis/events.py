@@ -363,7 +363,7 @@ def _accepted_lists(out: list[list], post: np.ndarray, cand: np.ndarray, count: 
 
 
 class _KeyTable:
-    """A hash table from 64-bit keys to consecutive numbers (0, 1, 2, … in order of insertion), looked up
+    """A hash table from 64-bit keys to consecutive numbers (0, 1, 2, …: LSH bucket numbers), looked up
     and filled for a whole array of keys at once (open addressing, linear probing, at most half full).
     A dict costs a Python int and a call per key: for the 20 band keys of every post of a batch that was
     a tenth of the grouping time. A slot is empty while its number is -1."""
