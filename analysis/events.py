@@ -579,24 +579,6 @@ class EventGrouper:
         agree = _agreeing_values(self._vals[cand], vals[post])
         ok = _accepted(agree, sizes[post], self._sizes[cand], self.threshold)
         return _accepted_lists(out, post, cand, agree, ok), full
-        for at in range(0, len(rows), MINHASH_CHUNK):
-            chunk = slice(at, at + MINHASH_CHUNK)
-            bucket = self._buckets.get(keys[chunk].ravel()).reshape(keys[chunk].shape)
-            hit = bucket >= 0
-            full[chunk][hit] = self._fill[bucket[hit]] >= MAX_BUCKET
-            members = self._slots[bucket[hit]]  # (hits, MAX_BUCKET), in band order then bucket order
-            post_of, band_of = np.nonzero(hit)
-            there = members >= 0
-            post = np.repeat(rows[chunk][post_of], MAX_BUCKET).reshape(members.shape)[there]
-            seen = (band_of[:, None] * MAX_BUCKET + np.arange(MAX_BUCKET))[there]
-            cand = members[there]
-            if not len(cand):
-                continue
-            post, cand = _top_pairs(post, cand, seen, MAX_VERIFY)
-            agree = _agreeing_values(self._vals[cand], vals[post])
-            ok = _accepted(agree, sizes[post], self._sizes[cand], self.threshold)
-            _accepted_lists(out, post, cand, agree, ok)
-        return out, full
 
     def _batch_candidates(self, rows: np.ndarray, keys: np.ndarray, open_: np.ndarray, vals: np.ndarray,
                           sizes: np.ndarray, step: np.ndarray, n: int) -> list[list]:
