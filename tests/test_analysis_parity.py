@@ -1,5 +1,6 @@
 """The analysis gives the same answers after the throughput work: outputs frozen from the implementation of
-2026-11-30 (before the one-matrix classifier) on 300 demo-corpus posts and 100 bench posts.
+2026-11-30 before the one-table classifier (d594696, with its explanation-naming bug fixed), on 300
+demo-corpus posts and 100 bench posts; written for model 9af41047 first, then again for d8263745.
 
 The frozen file belongs to one model file (its sha256 is in the header): when the shipped model is retrained,
 regenerate it with ``.venv/bin/python tests/test_analysis_parity.py`` *from a tree whose analysis code is
