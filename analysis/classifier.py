@@ -139,6 +139,9 @@ class Classifier:
     ) -> Judgements:
         """The batch's answers as arrays (what the Analyzer needs; ``predict`` wraps them per text).
 
+        ``tokens``: each text's words as cut from it (substrings of the text): a word named in an
+        explanation is taken to occur in its text unless normalisation could have changed it.
+
         ``explain``: how many terms per text (0: none). ``explain_floor``: texts whose sensitivity is below it
         get no terms (nobody reads those of posts that raise nothing).
         """
