@@ -90,12 +90,19 @@ class Analyzer:
 
     @classmethod
     def from_config(cls, cfg: Config, model_path: Path | None = None) -> Analyzer:
+        classifier = load_classifier(model_path)
+        if classifier is not None:
+            # A category down to the lowest bar any period alerts at: with the model's own cut, a post
+            # between the sensitive-period threshold and it would be 'none', and its event could never
+            # raise a warning while the period lasts. The rules apply the bar of the moment.
+            th = cfg.alerts.thresholds
+            classifier.threshold = min(classifier.threshold, th.sensitivity, th.sensitive_period_sensitivity)
         return cls(
             cfg,
             Segmenter.from_config(cfg),
             SchoolMatcher.from_config(cfg),
             TopicMatcher.from_config(cfg),
-            load_classifier(model_path),
+            classifier,
         )
 
     def _classify(

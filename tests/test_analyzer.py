@@ -168,3 +168,21 @@ def test_analysis_objects_are_those_model_construct_builds(shipped: Analyzer) ->
         assert built.to_interface() == b.to_interface()
     a.event_id = "e1"  # assignable like any model instance; its own field set
     assert a.event_id == "e1" and c.event_id is None
+
+
+def test_categories_reach_down_to_the_sensitive_period_threshold(sample_cfg: Config, demo_corpus: DemoCorpus) -> None:
+    """During a sensitive period the rules alert from a lower sensitivity; posts between that bar and the
+    model's own cut must carry a category, or their events could never raise a warning."""
+    from analysis.analyzer import load_classifier
+
+    th = sample_cfg.alerts.thresholds
+    period_bar = 0.05
+    low = sample_cfg.model_copy(update={"alerts": sample_cfg.alerts.model_copy(
+        update={"thresholds": th.model_copy(update={"sensitive_period_sensitivity": period_bar})})})
+    model_cut = load_classifier(None).threshold
+    assert period_bar < model_cut
+    results = Analyzer.from_config(low).analyze_many(corpus_posts(demo_corpus))
+    between = [a for a in results if period_bar <= a.sensitivity < model_cut]
+    assert between, "no demo post scores between the two bars"
+    assert all(a.category is not Category.none for a in between)
+    assert all(a.category is Category.none for a in results if a.sensitivity < period_bar)
