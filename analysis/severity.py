@@ -20,8 +20,9 @@ from collections.abc import Callable, Sequence
 
 from yuqing.model import Category, Severity
 
-# Below this sensitivity nothing has a severity: the lowest alert threshold a deployment can set
-# in a sensitive period defaults to 0.35 (alerts.yaml); rules compare against the configured one.
+# Below this sensitivity nothing has a severity, for callers without a configuration; the Analyzer
+# passes the lowest configured alert bar (alerts.yaml, the sensitive-period one) and rules compare
+# against the bar of the moment.
 MIN_SENSITIVITY = 0.35
 
 _LEVELS = ((6, Severity.I), (4, Severity.II), (2, Severity.III), (0, Severity.IV))

@@ -97,6 +97,12 @@ def print_attack(console: Console, a: dict[str, Any]) -> None:
     )
 
 
+def _eval_heading(title: str) -> str:
+    """The Chinese heading of one hand-written evaluation set (its card title names the file)."""
+    name = title.rsplit("/", 1)[-1].rstrip(")")
+    return f"手写评估帖子 {name}(未参与训练)"
+
+
 def _f(v: Any) -> str:
     return "–" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
@@ -145,8 +151,8 @@ def register(app: typer.Typer) -> None:
         console.print(f"模型:{result.model_path}(版本 {result.classifier.version})")
         console.print(f"模型卡:{result.card_path}")
         print_metrics(console, "项目语料留出测试集", result.metrics["test"])
-        for m in result.metrics.get("extra", {}).values():
-            print_metrics(console, "手写评估帖子(未参与训练)", m)
+        for title, m in result.metrics.get("extra", {}).items():
+            print_metrics(console, _eval_heading(title), m)
         if "cold_attack" in result.metrics:
             print_attack(console, result.metrics["cold_attack"])
 
@@ -172,8 +178,8 @@ def register(app: typer.Typer) -> None:
         held = training.prepare_data(datasets=training.datasets_root())
         metrics = training.held_out_metrics(clf, held)
         print_metrics(console, "项目语料留出测试集", metrics["test"])
-        for m in metrics.get("extra", {}).values():
-            print_metrics(console, "手写评估帖子(未参与训练)", m)
+        for title, m in metrics.get("extra", {}).items():
+            print_metrics(console, _eval_heading(title), m)
         if "cold_attack" in metrics:
             print_attack(console, metrics["cold_attack"])
         else:
