@@ -10,7 +10,7 @@ import importlib
 import json
 import logging
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -163,6 +163,7 @@ def process_pending(
         if grouper is None:
             grouper = build_grouper(s, now)
     index_outbox = _optional("alerting.index.outbox")
+    states: dict[str, _EventState] = {}  # the events this call has touched, as last written
     while True:
         # One transaction per batch: analyses, events, warnings and both outboxes commit together.
         with store.session() as s:
@@ -180,11 +181,15 @@ def process_pending(
             with report.timed("store"):
                 hashes = {r.id: r.content_hash for r in rows}
                 touched = _store_batch(s, posts, analyses, assignments, now, report)
-                _drop_stale(s, hashes, report)
+                stale = _drop_stale(s, hashes, report)
                 if index_outbox is not None:
                     index_outbox.enqueue_posts(s, [p.id for p in posts], now, content_hashes=hashes)
             with report.timed("events"):
-                _update_events(s, cfg, touched)
+                fresh = [(p, a) for p, a in zip(posts, analyses, strict=True) if p.id not in stale]
+                for p, a in zip(posts, analyses, strict=True):
+                    if p.id in stale:
+                        states.pop(a.event_id or "", None)  # its event is read again in full
+                _update_events(s, cfg, touched, fresh, states)
             with report.timed("warnings"):
                 warnings = rules.raise_warnings(s, cfg, touched, now)
                 if index_outbox is not None:
@@ -255,7 +260,7 @@ def _store_batch(
     return touched
 
 
-def _drop_stale(s: Session, hashes: dict[str, str], report: PipelineReport) -> None:
+def _drop_stale(s: Session, hashes: dict[str, str], report: PipelineReport) -> set[str]:
     """Forget the analyses of posts whose text a crawl changed since they were read (``hashes``: post id →
     content hash as read; a crawl may store while the pipeline runs): they are pending again, and a later
     batch analyses the new text.
@@ -269,10 +274,11 @@ def _drop_stale(s: Session, hashes: dict[str, str], report: PipelineReport) -> N
         current.update((r.id, r.content_hash) for r in rows)
     stale = [pid for pid, h in hashes.items() if current.get(pid) != h]
     if not stale:
-        return
+        return set()
     log.info("%d posts changed while being analysed; they are analysed again", len(stale))
     s.execute(delete(AnalysisRow.__table__).where(AnalysisRow.post_id.in_(stale)))
     report.analysed -= len(stale)
+    return set(stale)
 
 
 def _contains(dialect: str, column: Any, term: str) -> ColumnElement[bool]:
@@ -316,59 +322,106 @@ def _event_times(s: Session, chunk: list[str]) -> dict[str, tuple[datetime, date
     return {r.event_id: (r.first, r.last) for r in rows}
 
 
-def _update_events(s: Session, cfg: Config, event_ids: Iterable[str]) -> None:
-    """Recompute each touched event from all its posts: counts, reach, schools, category, severity.
+@dataclass
+class _EventState:
+    """What an event's figures are computed from, kept between the batches of one call: a long thread
+    touched by every batch is read in full once, then only its new posts are added (in the same order a
+    full read takes them, so the sums and lists come out the same)."""
 
-    A few reads for the whole batch (the touched events' posts in crawl order, their first and last
-    times, which of them hold a red-line term) and one executemany UPDATE."""
-    from analysis.severity import event_severity
+    count: int = 0
+    sites: set[str] = field(default_factory=set)
+    reach: int = 0
+    schools: list[str] = field(default_factory=list)
+    weight: Counter[str] = field(default_factory=Counter)
+    top_relevant: float | None = None
+    top_all: float = 0.0
+    first: datetime | None = None
+    last: datetime | None = None
+    red: bool = False
 
-    ids = sorted(set(event_ids))
-    if not ids:
-        return
+    def add(self, schools: Iterable[str], relevant: bool, sensitivity: float, category: str, site: str,
+            reach: int) -> None:
+        self.count += 1
+        self.sites.add(site)
+        self.reach += reach
+        for sid in schools:
+            if sid not in self.schools:
+                self.schools.append(sid)
+        if category != Category.none.value:
+            self.weight[category] += sensitivity
+        if relevant:
+            self.top_relevant = sensitivity if self.top_relevant is None else max(self.top_relevant, sensitivity)
+        self.top_all = sensitivity if self.count == 1 else max(self.top_all, sensitivity)
+
+    def seen(self, at: datetime) -> None:
+        self.first = at if self.first is None else min(self.first, at)
+        self.last = at if self.last is None else max(self.last, at)
+
+
+def _read_events(s: Session, ids: list[str], red_lines: list[str]) -> tuple[dict[str, int], dict[str, _EventState]]:
+    """The events' stored post counts and their states from all their posts (a few reads per 500 events)."""
     previous: dict[str, int] = {}
-    times: dict[str, tuple[datetime, datetime]] = {}
-    posts: dict[str, list[Any]] = defaultdict(list)
+    states: dict[str, _EventState] = {}
+    decoded: dict[str | None, list[str]] = {None: []}
     for chunk in _chunks(ids):
         previous.update((r.id, r.post_count or 0) for r in s.connection().execute(
             select(EventRow.id, EventRow.post_count).where(EventRow.id.in_(chunk))))
-        times.update(_event_times(s, chunk))
         for r in s.connection().execute(
             select(*_EVENT_POSTS).join(PostRow, PostRow.id == AnalysisRow.post_id)
             .where(AnalysisRow.event_id.in_(chunk))
             .order_by(AnalysisRow.event_id, PostRow.crawled_at, PostRow.id)
         ):
-            posts[r.event_id].append(r)
-    decoded: dict[str | None, list[str]] = {None: []}
-    red = _red_line_events(s, [e for e in ids if e in previous and posts[e]], [t for t in cfg.red_lines if t])
-    updates: list[dict[str, Any]] = []
-    for eid in ids:
-        rows = posts.get(eid)
-        if eid not in previous or not rows:
-            continue
-        schools: list[str] = []
-        weight: Counter[str] = Counter()
-        reach = 0
-        for r in rows:
-            reach += (r.reposts or 0) * 10 + (r.comments or 0) * 3 + (r.likes or 0) + (r.views or 0) // 100
             listed = decoded.get(r.schools)
             if listed is None:
                 listed = decoded[r.schools] = list(json.loads(r.schools) or [])
-            for sid in listed:
-                if sid not in schools:
-                    schools.append(sid)
-            if r.category != Category.none.value:
-                weight[r.category] += r.sensitivity
-        scored = [r for r in rows if r.relevant] or rows
-        post_count = len(rows)
-        site_count = len({r.site for r in rows})
-        sensitivity = max(r.sensitivity for r in scored)
-        category = weight.most_common(1)[0][0] if weight else Category.none.value
-        growth = post_count / previous[eid] if previous[eid] else 1.0
-        sev = event_severity(sensitivity, Category(category), reach, site_count, growth, eid in red)
+            reach = (r.reposts or 0) * 10 + (r.comments or 0) * 3 + (r.likes or 0) + (r.views or 0) // 100
+            states.setdefault(r.event_id, _EventState()).add(listed, bool(r.relevant), r.sensitivity, r.category,
+                                                             r.site, reach)
+        for eid, (first, last) in _event_times(s, chunk).items():
+            if eid in states:
+                states[eid].first, states[eid].last = first, last
+    for eid in _red_line_events(s, [e for e in ids if e in previous and e in states], red_lines):
+        states[eid].red = True
+    return previous, states
+
+
+def _update_events(s: Session, cfg: Config, event_ids: Iterable[str], batch: list[tuple[Post, Analysis]],
+                   states: dict[str, _EventState]) -> None:
+    """Recompute each touched event from all its posts: counts, reach, schools, category, severity.
+
+    ``batch``: the posts just stored with their analyses; ``states``: the events already written by this
+    call (updated here), which need only those posts added. Others are read in full."""
+    from analysis.severity import event_severity
+
+    ids = sorted(set(event_ids))
+    if not ids:
+        return
+    red_lines = [t for t in cfg.red_lines if t]
+    known = [eid for eid in ids if eid in states]
+    previous = {eid: states[eid].count for eid in known}
+    for post, a in batch:
+        state = states.get(a.event_id or "")
+        if state is None or a.event_id not in previous:
+            continue
+        state.add(a.schools, a.relevant, a.sensitivity, a.category.value, post.site, post.metrics.reach())
+        state.seen(post.published_at or post.crawled_at)
+        state.red = state.red or any(t in post.title or t in post.content for t in red_lines)
+    counts, read = _read_events(s, [eid for eid in ids if eid not in states], red_lines)
+    previous.update(counts)
+    states.update(read)
+    updates: list[dict[str, Any]] = []
+    for eid in ids:
+        state = states.get(eid)
+        if eid not in previous or state is None or not state.count:
+            continue
+        sensitivity = state.top_relevant if state.top_relevant is not None else state.top_all
+        category = state.weight.most_common(1)[0][0] if state.weight else Category.none.value
+        growth = state.count / previous[eid] if previous[eid] else 1.0
+        sev = event_severity(sensitivity, Category(category), state.reach, len(state.sites), growth, state.red)
         updates.append({
-            "b_id": eid, "post_count": post_count, "site_count": site_count, "reach": reach, "schools": schools,
-            "first_seen": times[eid][0], "last_seen": times[eid][1], "sensitivity": sensitivity, "category": category,
+            "b_id": eid, "post_count": state.count, "site_count": len(state.sites), "reach": state.reach,
+            "schools": list(state.schools), "first_seen": state.first, "last_seen": state.last,
+            "sensitivity": sensitivity, "category": category,
             "severity": sev.value if isinstance(sev, Severity) else None,
         })
     if updates:
