@@ -105,9 +105,7 @@ def crawl_and_process(
     """
     from crawler.runner import crawl_sources
 
-    analyzer = load_analyzer(cfg)
-    grouper = new_grouper(cfg, store)
-    follower = _Follower(cfg, store, index, analyzer, grouper, _source_ids(cfg, source_ids))
+    follower = _Follower(cfg, store, index, _source_ids(cfg, source_ids))
 
     def done(result: CrawlResult) -> None:
         follower.finished(result.source_id)
@@ -122,11 +120,13 @@ def crawl_and_process(
         follower.stop()
     report = follower.report
     report.analysed_while_crawling = report.analysed
+    analyzer, grouper = follower.analyzer, follower.grouper
     if follower.error is not None:
         # The failed batch was rolled back and is still pending, but the grouper may hold its posts: start
         # from the store again.
         log.error("pipeline during the crawl failed; the rest is analysed now", exc_info=follower.error)
         grouper = new_grouper(cfg, store)
+    analyzer = analyzer or load_analyzer(cfg)
     if before_rest is not None:
         before_rest()
     report.add(process_pending(cfg, store, index=index, analyzer=analyzer, progress=progress, grouper=grouper))
@@ -146,10 +146,12 @@ class _Follower(threading.Thread):
     the running crawls bounds everything still to come; a crawl not started yet crawls after now.
     """
 
-    def __init__(self, cfg: Config, store: Store, index: Any | None, analyzer: Analyzer, grouper: EventGrouper,
-                 source_ids: list[str]) -> None:
+    def __init__(self, cfg: Config, store: Store, index: Any | None, source_ids: list[str]) -> None:
         super().__init__(name="yuqing-pipeline", daemon=True)
-        self.cfg, self.store, self.index, self.analyzer, self.grouper = cfg, store, index, analyzer, grouper
+        self.cfg, self.store, self.index = cfg, store, index
+        # Loaded in the thread, while the crawls start (the model takes seconds to load).
+        self.analyzer: Analyzer | None = None
+        self.grouper: EventGrouper | None = None
         self.report = PipelineReport()
         self.error: BaseException | None = None
         self._sources = source_ids
@@ -168,6 +170,8 @@ class _Follower(threading.Thread):
 
     def run(self) -> None:
         try:
+            self.analyzer = load_analyzer(self.cfg)
+            self.grouper = new_grouper(self.cfg, self.store, self._since)
             while not self._halt.wait(1.0):
                 mark = self.watermark()
                 if mark is not None:
