@@ -190,3 +190,27 @@ def test_refused_document_is_recorded_and_the_rest_indexed(store: Store, es_url:
         assert index.count() == 6
     finally:
         index.delete_all()
+
+
+def test_a_new_warning_updates_only_the_documents_already_indexed(store: Store, tmp_path: Path) -> None:
+    """The pipeline raising a warning for an event some of whose posts an earlier run indexed: those get the
+    status through a status row; the posts still waiting for their index row get it with their document."""
+    from alerting.index.outbox import enqueue_warning_status
+
+    index = open_index(f"sqlite:///{tmp_path / 'index.db'}")
+    index.ensure()
+    earlier, waiting = _post(1), _post(2)
+    _store_posts(store, [earlier], event="ev")
+    assert replay(store, index, now=T0).delivered == 1
+    _store_posts(store, [waiting], event=None)
+    with store.session() as s:
+        s.get(AnalysisRow, waiting.id).event_id = "ev"  # type: ignore[union-attr]
+        s.add(WarningRow(event_id="ev", status="new", category="inquiry", severity="III", title="食堂",
+                         created_at=T0, updated_at=T0))
+        s.flush()
+        enqueue_warning_status(s, "ev", "new", T0)
+        statuses = [r.payload for r in s.scalars(select(OutboxRow).where(OutboxRow.key.like("status:%")))]
+    assert statuses == [{"op": "status", "post_ids": [earlier.id], "status": "new"}]
+    replay(store, index, now=T0)
+    found = index.search(SearchQuery(text="食堂"))
+    assert {h.id: h.doc["status"] for h in found.hits} == {earlier.id: "new", waiting.id: "new"}
