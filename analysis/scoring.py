@@ -21,8 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import chain, compress, repeat
-from operator import is_
+from itertools import chain, repeat
 
 import numpy as np
 import scipy.sparse as sp
@@ -140,18 +139,23 @@ class LinearScorer:
         lookup = self._lookup
         if len(lookup) > 500_000:  # bound the memo on endless streams of new words
             lookup.clear()
-        flat = list(chain.from_iterable(tokens))
-        ids = list(map(lookup.get, flat))
-        if None in ids:
-            # the batch's new tokens, found and looked up without a Python loop over all tokens
+        counts = np.fromiter(map(len, tokens), dtype=np.int32, count=len(tokens))
+        # straight from the token lists into an int32 array: no list of Python ints, no list of tokens
+        ids = np.fromiter(map(lookup.get, chain.from_iterable(tokens), repeat(_NEW)), dtype=np.int32,
+                          count=int(counts.sum()))
+        new = np.flatnonzero(ids == _NEW)
+        if len(new):
+            # the batch's new tokens: looked up once each, then placed
+            flat = list(chain.from_iterable(tokens))
             index, zero, n_char = f._word_index, self.zero, f.n_char
-            for w in set(compress(flat, map(is_, ids, repeat(None)))):
+            for w in set(map(flat.__getitem__, new.tolist())):
                 col = index.get(normalise(w), -1)
                 lookup[w] = zero if col < 0 else col + n_char
-            ids = list(map(lookup.__getitem__, flat))
+            ids[new] = np.fromiter(map(lookup.__getitem__, map(flat.__getitem__, new.tolist())), dtype=np.int32,
+                                   count=len(new))
         ptr = np.zeros(len(tokens) + 1, dtype=np.int32)
-        np.cumsum(np.fromiter(map(len, tokens), dtype=np.int32, count=len(tokens)), out=ptr[1:])
-        return np.array(ids, dtype=np.int32), ptr
+        np.cumsum(counts, out=ptr[1:])
+        return ids, ptr
 
     # --- scores ------------------------------------------------------------------------------------------
     def sums(self, e: Entries) -> Sums:
@@ -188,6 +192,8 @@ class LinearScorer:
         words = self.pull[e.word_ids * self.n_pulls + which[wdoc]] * s.w_scale[wdoc]
         return chars, words
 
+
+_NEW = -1  # a token the memo does not know yet (table rows are never negative)
 
 # _normalise_codepoints over the whole BMP (code points past it never change), as a table
 _BMP_NORMAL = _normalise_codepoints(np.arange(0x10000, dtype=np.uint64))
