@@ -5,7 +5,10 @@ Usage: .venv/bin/python bench/bench_crawl.py [--scale N] [--concurrency N] [--sk
 Target (issue 3): ≥ 150 pages/s for static pages on 2 cores with analysis on, memory under 400 MB.
 The demo sites run in their own process (``python -m yuqing.demo.sites --scale N``), the crawl is the
 real `scrapy crawl` child of the runner (HTTP cache, evidence, SQLite, health record included), and the
-analysis is ``yuqing.pipeline.process_pending`` over what the crawl stored. Prints figures; asserts nothing.
+analysis is ``yuqing.pipeline.process_pending`` over what the crawl stored (its CPU per post per step), then
+the runner's three sources with the pipeline following the crawl as `yuqing run` does
+(``yuqing.cycle.crawl_and_process``), checked against analysing the same posts after the crawl. Prints
+figures; asserts nothing.
 """
 
 from __future__ import annotations
