@@ -432,6 +432,8 @@ class _KeyTable:
 
 
 _NO_SCHOOLS: frozenset[str] = frozenset()
+_NO_TOPIC = ("",)  # a story key of a post without a topic
+_NONE = Category.none
 
 
 @dataclass(slots=True)
@@ -788,11 +790,15 @@ class EventGrouper:
 
     @staticmethod
     def _story_keys(analysis: Analysis | None) -> list[tuple[str, str]]:
-        if analysis is None or analysis.category is Category.none or not analysis.schools:
+        if analysis is None or not analysis.schools:
             return []
-        # the category too: a question about canteen prices is not the food-poisoning incident
-        category = analysis.category.value
-        return [(school, f"{category}:{topic}") for school in analysis.schools for topic in analysis.topics or [""]]
+        category = analysis.category
+        if category is _NONE:
+            return []
+        # the category too: a question about canteen prices is not the food-poisoning incident (a StrEnum
+        # formats as its value; the enum's .value property costs more than the rest of this)
+        prefix = f"{category}:"
+        return [(school, prefix + topic) for school in analysis.schools for topic in analysis.topics or _NO_TOPIC]
 
     def _story_event(self, keys: list[tuple[str, str]], when: datetime) -> str | None:
         best: tuple[datetime, str] | None = None
@@ -813,7 +819,11 @@ class EventGrouper:
         event_id = event_id or event_id_for(post.id)
         self._post_event[post.id] = event_id
         if analysis is not None and analysis.schools:
-            self._event_schools.setdefault(event_id, set()).update(analysis.schools)
+            known = self._event_schools.get(event_id)
+            if known is None:
+                self._event_schools[event_id] = set(analysis.schools)
+            else:
+                known.update(analysis.schools)
         for key in story_keys:
             last = self._stories.get(key)
             if last is None or last[1] <= when or last[0] == event_id:

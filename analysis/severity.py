@@ -28,13 +28,21 @@ MIN_SENSITIVITY = 0.35
 _LEVELS = ((6, Severity.I), (4, Severity.II), (2, Severity.III), (0, Severity.IV))
 
 
+def _sensitivity_points(sensitivity: float) -> int:
+    return 2 if sensitivity >= 0.9 else 1 if sensitivity >= 0.7 else 0
+
+
+def _reach_points(reach: int) -> int:
+    return 3 if reach >= 100_000 else 2 if reach >= 10_000 else 1 if reach >= 1_000 else 0
+
+
 def severity_points(
     sensitivity: float, category: Category, reach: int, site_count: int, growth: float, red_line_hit: bool
 ) -> int:
     points = 0
-    points += 2 if sensitivity >= 0.9 else 1 if sensitivity >= 0.7 else 0
+    points += _sensitivity_points(sensitivity)
     points += 1 if category in (Category.incident, Category.fabrication) else 0
-    points += 3 if reach >= 100_000 else 2 if reach >= 10_000 else 1 if reach >= 1_000 else 0
+    points += _reach_points(reach)
     points += 2 if site_count >= 10 else 1 if site_count >= 3 else 0
     points += 2 if growth >= 5 else 1 if growth >= 2 else 0
     points += 2 if red_line_hit else 0
@@ -80,12 +88,27 @@ def post_severities(
     threshold: float = MIN_SENSITIVITY,
 ) -> list[Severity | None]:
     """``post_severity`` for a batch. ``reach(i)`` and ``red_line_hit(i)`` are asked only for the posts that
-    can have a level (sensitive, at or above ``threshold``): most posts are not, and need neither."""
+    can have a level (sensitive, at or above ``threshold``): most posts are not, and need neither.
+
+    A post's level depends on its sensitivity and reach only through their points: each combination of
+    points, category and red line is worked out once per batch (by ``post_severity`` itself), not per post."""
     none = Category.none
-    return [
-        None if c is none or s < threshold else post_severity(s, c, reach(i), red_line_hit(i), threshold=threshold)
-        for i, (s, c) in enumerate(zip(sensitivity, category, strict=True))
-    ]
+    levels: dict[tuple[int, Category, int, bool], Severity | None] = {}
+    out: list[Severity | None] = []
+    for i, (s, c) in enumerate(zip(sensitivity, category, strict=True)):
+        if c is none or s < threshold:
+            out.append(None)
+            continue
+        r, hit = reach(i), red_line_hit(i)
+        key = (_sensitivity_points(s), c, _reach_points(r), hit)
+        level = levels.get(key, _UNKNOWN)
+        if level is _UNKNOWN:
+            level = levels[key] = post_severity(s, c, r, hit, threshold=threshold)
+        out.append(level)  # type: ignore[arg-type]
+    return out
+
+
+_UNKNOWN = object()
 
 
 def red_line_terms(text: str, red_lines: list[str]) -> list[str]:
