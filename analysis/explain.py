@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Sequence
 from functools import cache
-from itertools import chain
+from itertools import compress
 from operator import itemgetter
 
 import numpy as np
@@ -167,37 +167,37 @@ def explain(
     keep = vocabulary.shown[cols]
     pos, r, cols = pos[keep], r[keep], cols[keep]
     vocab = vocabulary.words
-    word_terms = [vocab[c] for c in cols.tolist()]
-    for i in np.flatnonzero(vocabulary.check[cols]).tolist():
-        if word_terms[i] not in texts[int(r[i])].lower():
-            word_terms[i] = ""  # dropped below
-    missing = [i for i, t in enumerate(word_terms) if not t]
-    if missing:
+    word_terms = list(map(vocab.__getitem__, cols.tolist()))
+    absent = [i for i in np.flatnonzero(vocabulary.check[cols]).tolist()
+              if word_terms[i] not in texts[int(r[i])].lower()]
+    if absent:
         keep = np.ones(len(word_terms), dtype=bool)
-        keep[missing] = False
+        keep[absent] = False
         pos, r = pos[keep], r[keep]
-        word_terms = [t for t in word_terms if t]
+        word_terms = list(compress(word_terms, keep.tolist()))
     rows.append(r)
     terms.append(word_terms)
     values.append(words[pos])
-    all_rows = np.concatenate(rows)
-    by_row = np.argsort(all_rows, kind="stable")  # each row's entries in the matrix's order
-    sorted_terms = list(map(list(chain.from_iterable(terms)).__getitem__, by_row.tolist()))
-    sorted_values = np.concatenate(values)[by_row].tolist()
+    # Every part (unigrams, bigrams, trigrams, words) is in row order already: a row's entries, in the matrix's
+    # order, are its slice of each part in turn — no merge of the parts (a stable sort and two gathers).
+    parts = [
+        (t, v.tolist(), np.searchsorted(r_, np.arange(n + 1)).tolist())
+        for r_, t, v in zip(rows, terms, values, strict=True)
+        if len(t)
+    ]
     # sum per term string within each row, in entry order, then the largest
-    current = -1
-    acc: dict[str, float] = {}
-    for row, term, value in zip(all_rows[by_row].tolist(), sorted_terms, sorted_values, strict=True):
-        if row != current:
-            if current >= 0:
-                out[current] = _top_terms(acc, top)
-            current, acc = row, {}
-        if term in acc:
-            acc[term] += value
-        else:
-            acc[term] = value
-    if current >= 0:
-        out[current] = _top_terms(acc, top)
+    for row in range(n):
+        acc: dict[str, float] = {}
+        for part_terms, part_values, bounds in parts:
+            a, b = bounds[row], bounds[row + 1]
+            if a < b:
+                for term, value in zip(part_terms[a:b], part_values[a:b], strict=True):
+                    if term in acc:
+                        acc[term] += value
+                    else:
+                        acc[term] = value
+        if acc:
+            out[row] = _top_terms(acc, top)
     return out
 
 def _top_terms(terms: dict[str, float], top: int) -> list[tuple[str, float]]:
