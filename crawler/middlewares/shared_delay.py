@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scrapy import signals
+from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import reactor
@@ -86,13 +87,15 @@ class SharedDelayMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedDelayMiddleware:
         mw = cls(crawler)
+        if not mw.enabled or mw.delay <= 0:
+            raise NotConfigured("no delay to share")  # not even a coroutine per request
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         return mw
 
     def spider_opened(self, spider: Spider) -> None:
         state_dir = getattr(getattr(spider, "cfg", None), "crawl_state_dir", None)
-        if self.enabled and self.delay > 0 and state_dir is not None:
+        if state_dir is not None:
             self.slots = SiteSlots(Path(state_dir) / "politeness")
 
     def spider_closed(self, spider: Spider) -> None:
