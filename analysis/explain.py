@@ -140,9 +140,9 @@ def explain(
     # char n-grams: named from the batch's code points in bulk, unshown ones dropped before the loop
     cdoc = e.char_doc
     width = max(3, len(chars))
+    floor_at = np.repeat(floor, e.lengths + 1)  # each joined position's row floor: compared, not gathered
     for order, c in enumerate(chars, start=1):
-        pos = np.flatnonzero(c > 0)
-        pos = pos[c[pos] >= floor[cdoc[pos]]]
+        pos = np.flatnonzero((c > 0) & (c >= floor_at))
         cps = np.zeros((len(pos), width), dtype=np.uint32)
         for j in range(order):
             cps[:, j] = e.raw[pos + j]
@@ -159,10 +159,8 @@ def explain(
         terms.append(named[shown].tolist())
         values.append(c[pos])
     # words: by their column; the few whose presence in the text is not implied by their token are checked
-    pos = np.flatnonzero(words > 0)
+    pos = np.flatnonzero((words > 0) & (words >= np.repeat(floor, w_counts)))
     r = e.word_doc[pos]
-    keep = words[pos] >= floor[r]
-    pos, r = pos[keep], r[keep]
     cols = e.word_ids[pos] - n_char
     keep = vocabulary.shown[cols]
     pos, r, cols = pos[keep], r[keep], cols[keep]
