@@ -184,12 +184,13 @@ class LinearScorer:
 
     def contributions(self, e: Entries, s: Sums, which: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
         """Every entry's share of pull ``which[row]`` of its row: per n-gram order (joined positions), words."""
-        cdoc = e.char_doc
-        c_which = which[cdoc]
-        c_scale = s.c_scale[cdoc]
+        # each row's pull and scale laid out over its positions (np.repeat: a sequential write, not a gather)
+        reps = e.lengths + 1
+        c_which = np.repeat(which, reps)
+        c_scale = np.repeat(s.c_scale, reps)
         chars = [self.pull[ids * self.n_pulls + c_which] * c_scale for ids in e.char_ids]
-        wdoc = e.word_doc
-        words = self.pull[e.word_ids * self.n_pulls + which[wdoc]] * s.w_scale[wdoc]
+        w_counts = np.diff(e.word_ptr)
+        words = self.pull[e.word_ids * self.n_pulls + np.repeat(which, w_counts)] * np.repeat(s.w_scale, w_counts)
         return chars, words
 
 
