@@ -13,12 +13,10 @@ terms without a letter (punctuation, digits, emoji) and function words — see `
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from functools import cache
 from itertools import chain, compress, count
-from operator import itemgetter
 
 import numpy as np
 
@@ -185,9 +183,8 @@ def explain(
         return out
     row_of = all_rows[by_row]
     names = list(map(list(chain.from_iterable(terms)).__getitem__, by_row.tolist()))
+    # (a NaN share, from a damaged model, makes its row's floor NaN: that row has no candidates, none is NaN)
     shares = np.concatenate(values)[by_row]
-    if np.isnan(shares).any():  # pragma: no cover - only a damaged model gives NaN shares
-        return _explain_rows(out, row_of, names, shares, top)
     # Per row, shares summed per term string, in entry order, and the top ones — for the whole batch at
     # once (a row has ~15 candidates and ~11 terms: per-row Python cost more than the sums). Each (row,
     # term) is numbered by its first entry, so ties keep first-seen order; np.bincount adds each group's
@@ -222,29 +219,3 @@ def _round4(values: np.ndarray) -> list[float]:
     for i in np.flatnonzero(near_half | ~np.isfinite(scaled)).tolist():
         rounded[i] = round(float(values[i]), 4)
     return rounded
-
-
-def _explain_rows(
-    out: list[list[tuple[str, float]]], row_of: np.ndarray, names: list[str], shares: np.ndarray, top: int
-) -> list[list[tuple[str, float]]]:
-    """The same, one row at a time in Python (NaN shares have no order numpy and Python sorting agree on)."""
-    current = -1
-    acc: dict[str, float] = {}
-    for row, term, value in zip(row_of.tolist(), names, shares.tolist(), strict=True):
-        if row != current:
-            if current >= 0:
-                out[current] = _top_terms(acc, top)
-            current, acc = row, {}
-        if term in acc:
-            acc[term] += value
-        else:
-            acc[term] = value
-    if current >= 0:
-        out[current] = _top_terms(acc, top)
-    return out
-
-
-def _top_terms(terms: dict[str, float], top: int) -> list[tuple[str, float]]:
-    # Descending and stable (ties in first-seen order), as sorting on −value is: every value is positive.
-    best = sorted(terms.items(), key=itemgetter(1), reverse=True)[:top]
-    return [(t, round(v, 4)) for t, v in best if not math.isnan(v)]

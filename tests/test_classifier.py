@@ -139,3 +139,42 @@ def test_explanations_name_meaningful_terms(clf: Classifier) -> None:
     # the last text's explanation still names the content words, never the function words around them
     last = [t for t, _ in clf.predict(texts[-1:], explain=40)[0].explanation]
     assert not {"的", "了", "是", "说", "我们"} & set(last)
+
+
+def test_explanation_values_round_like_python() -> None:
+    """The batch explainer rounds shares in numpy: the same floats as round(v, 4), halves included."""
+    from analysis.explain import _round4
+
+    rng = np.random.default_rng(7)
+    values = np.concatenate([
+        rng.random(20_000) * 3, rng.random(2_000) * 1e-4, (np.arange(20_000) + 0.5) / 1e4,
+        np.array([0.0, 0.00005, 0.00015, 0.12345, 2.71825, 1e9 + 0.123456, 1e12 / 3]),
+    ])
+    assert _round4(values) == [round(v, 4) for v in values.tolist()]
+
+
+def test_batch_explainer_keeps_rows_apart(clf: Classifier) -> None:
+    """Terms are summed and ranked for the whole batch at once: each text gets what it gets alone (rows never
+    mix, even when they share terms), largest first; a NaN share (a damaged model) empties its row only.
+    test_analysis_parity.py checks the terms against a slow, obvious explainer."""
+    from analysis import explain as ex
+    from yuqing.demo.content import scale_posts
+
+    def explain(texts: list[str], top: int, damage: bool = False) -> list[list[tuple[str, float]]]:
+        scorer = clf._scorer
+        e = scorer.entries(texts, [tokenize(t) for t in texts])
+        sums = scorer.sums(e)
+        which = np.argmax(clf._scores(sums)["category"][:, :4], axis=1)
+        chars, words = scorer.contributions(e, sums, which)
+        if damage:
+            chars[0][0] = np.nan
+        return ex.explain(e, chars, words, clf._vocabulary, clf.features.n_char, top)
+
+    texts = list(CLEAR.values()) + [p.text() for p in scale_posts(30, length=200)]
+    batch = explain(texts, 40)
+    assert sum(map(len, batch)) > 5 * len(texts)
+    for text, terms in zip(texts, batch, strict=True):
+        assert terms == explain([text], 40)[0]
+        assert [v for _, v in terms] == sorted((v for _, v in terms), reverse=True)
+    damaged = explain(texts, 40, damage=True)
+    assert damaged[0] == [] and damaged[1:] == batch[1:]
