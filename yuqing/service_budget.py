@@ -1,6 +1,6 @@
 """How much memory the service lets its child processes hold at once.
 
-The service itself stays small (scheduler, web UI, database; about 80 MB): the heavy parts are children —
+The service itself stays small (scheduler, web UI, database; about 100 MB): the heavy parts are children —
 a `scrapy crawl` (about 120 MB), the same with its Playwright driver and Chromium (about 440 MB), each
 started for one crawl, and the analysis worker with the loaded model (about 300 MB, resident, but stopped
 while a Chromium crawl runs; yuqing.service_analysis). Summed, they would exceed the 500 MB the service may
@@ -21,7 +21,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-# Megabytes of PSS. The service process itself (about 90 MB) is outside the budget: 90 + 410 = 500.
+# Megabytes of PSS (measured peaks, rarely simultaneous). The service process itself (about 100 MB) is
+# outside the budget. Lower CHILDREN_MB below ANALYSIS_MB + CRAWL_MB and static crawls would wait for a
+# Chromium crawl to send the worker away.
 CHILDREN_MB = 410
 CRAWL_MB = 110
 BROWSER_CRAWL_MB = 410
