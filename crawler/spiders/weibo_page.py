@@ -9,7 +9,7 @@ Chromium). Measured with bench/bench_crawl.py; what each choice saves is in docs
   engine without the browser UI layer): about 230 MB of Chromium processes where the full ``chromium``
   in ``--headless`` mode takes about 410 MB. The flags below suit both.
 - ``BROWSER_ARGS``: no separate GPU, network or zygote processes, one renderer process.
-- ``DRIVER_NODE_OPTIONS``: a small young generation for Playwright's node driver (its heap is otherwise
+- ``DRIVER_NODE_OPTIONS``: a small young generation and no JIT for Playwright's node driver (its heap is otherwise
   sized for a test runner).
 - ``shared_handler()``: one Playwright driver for http and https (scrapy-playwright alone starts one per
   scheme, an idle node process of about 80 MB).
@@ -42,7 +42,9 @@ BROWSER_ARGS = (
     "--js-flags=--max-old-space-size=256",  # a runaway page script fails instead of growing without bound
 )
 # Passed to Playwright's node driver through the environment it inherits from the crawl process.
-DRIVER_NODE_OPTIONS = ("--max-semi-space-size=1", "--max-old-space-size=256")
+# --jitless: the driver only relays protocol messages, interpreted JavaScript is fast enough for that, and
+# without compiled code it needs about 8 MB less (98–101 MB PSS instead of 106–112 over 5 rendered pages).
+DRIVER_NODE_OPTIONS = ("--max-semi-space-size=1", "--max-old-space-size=256", "--jitless")
 
 
 def abort_heavy(request: Any) -> bool:
