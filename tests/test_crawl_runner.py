@@ -80,8 +80,11 @@ def test_source_over_its_time_limit_is_killed_and_recorded(crawl_env_factory: An
 
 
 @pytest.mark.browser
-def test_weibo_page_rendered_by_chromium(crawl_env_factory: Any) -> None:
-    env = crawl_env_factory("browser", only=["demo-weibo-page"])
+@pytest.mark.parametrize("chromium", ["/usr/bin/chromium-headless-shell", "/usr/bin/chromium"])
+def test_weibo_page_rendered_by_chromium(crawl_env_factory: Any, chromium: str) -> None:
+    """Both Debian Chromium builds render the page: the headless shell (the default: half the memory) and
+    the full browser of the `chromium` package."""
+    env = crawl_env_factory("browser", only=["demo-weibo-page"], county={"chromium_path": chromium})
     result = env.crawl(["demo-weibo-page"])["demo-weibo-page"]
     assert result.status == "ok", (result.message, env.log("demo-weibo-page")[-3000:])
     topic = [i for i in env.sites.corpus.by_platform("weibo") if i.topic and not i.deleted]
