@@ -75,6 +75,12 @@ class CrawlerSettings(Strict):
         "of /usr/bin/chromium in headless mode (both work)",
     )
     max_browser_pages: int = Field(default=1, ge=1, description="Bound on open Playwright pages (each costs memory)")
+    service_children_mb: int = Field(
+        default=410, ge=100,
+        description="Memory (MB) `yuqing serve` lets its child processes hold at once: crawls (~110 each), a "
+        "crawl with Chromium (~410) and the analysis worker (~300); raise it on a larger server to run crawls "
+        "in parallel",
+    )
 
 
 class CountyFile(Strict):

@@ -56,7 +56,8 @@ class ServiceContext:
 
     @classmethod
     def from_config(cls, cfg: Config, config_dir: Path, store: Store | None = None) -> ServiceContext:
-        return cls(cfg=cfg, config_dir=config_dir, store=store or Store.from_config(cfg))
+        return cls(cfg=cfg, config_dir=config_dir, store=store or Store.from_config(cfg),
+                   budget=MemoryBudget(cfg.crawler.service_children_mb))
 
     def index(self) -> Any | None:
         """The search index, opened once; None (posts wait in the index outbox) when it cannot be opened."""
