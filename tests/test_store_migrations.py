@@ -97,3 +97,28 @@ def test_processes_that_migrate_at_once_do_not_break_the_database(tmp_path: Path
         tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
         assert not {t for t in tables if t.startswith("_alembic_tmp")}
     assert inspect(store.engine).get_columns("events")[2]["type"].length >= 512
+
+
+def test_head_revision_constant_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    from alerting.store.db import HEAD_REVISION
+
+    acfg = AlembicConfig()
+    acfg.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(acfg).get_current_head() == HEAD_REVISION
+
+
+def test_a_database_at_head_opens_without_importing_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from alerting.store.db import HEAD_REVISION
+
+    url = f"sqlite:///{tmp_path / 'y.db'}"
+    Store(url).migrate()  # a new database: Alembic creates the schema
+    probe = ("import sys; from alerting.store.db import Store; s = Store(sys.argv[1]); s.migrate(); "
+             "print(s.recorded_revisions(), 'alembic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe, url], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent).stdout.split()
+    assert out == [f"['{HEAD_REVISION}']", "False"], out
