@@ -2,11 +2,12 @@
 2026-11-30 before the one-table classifier (d594696, with its explanation-naming bug fixed), on 300
 demo-corpus posts and 100 bench posts; written for model 9af41047 first, then again for d8263745.
 
-The frozen file belongs to one model file (its sha256 is in the header): when the shipped model is retrained,
-regenerate it with ``.venv/bin/python tests/test_analysis_parity.py`` *from a tree whose analysis code is
-known good* — the model-independent checks in test_classifier.py keep the fast scorer honest meanwhile.
+The frozen file belongs to one model file (its sha256 is in the header; the test fails when they differ):
+when the shipped model is retrained, regenerate it with ``.venv/bin/python tests/test_analysis_parity.py``
+*from a tree whose analysis code is known good* — the model-independent checks in test_classifier.py keep the
+fast scorer honest meanwhile.
 
-Explanations: the stop list (analysis.features.EXPLAIN_STOP) is the one intended difference. The file keeps
+Explanations: the stop list (analysis.explain.explain_stopped) is the one intended difference. The file keeps
 each post's top 40 terms of the old implementation, so the expected top 8 are the first 8 of those that the
 stop list lets through.
 """
@@ -95,8 +96,10 @@ def test_analyses_equal_the_frozen_ones() -> None:
     from analysis.explain import explain_stopped
 
     header, expected = _expected()
-    if header["model_sha256"] != model_sha():
-        pytest.skip("the shipped model changed since the parity file was written; regenerate it (see module doc)")
+    # A retrained model must come with a regenerated file: a skip here would let the check lapse unseen.
+    assert header["model_sha256"] == model_sha(), (
+        "the shipped model changed since tests/expected/analysis_parity.jsonl was written; regenerate it with "
+        "`.venv/bin/python tests/test_analysis_parity.py` from known-good analysis code (see the module doc)")
     got = current_outputs()
     assert len(got) == len(expected) == header["posts"]
     for g, e in zip(got, expected, strict=True):
