@@ -24,8 +24,9 @@ def test_driver_node_options_keep_the_operators_own_and_are_set_once() -> None:
 class TreeWatcher(threading.Thread):
     """Every process below this one, seen while the crawl runs: (name, cmdline, NODE_OPTIONS)."""
 
-    def __init__(self) -> None:
+    def __init__(self, marker: str) -> None:
         super().__init__(daemon=True)
+        self.marker = marker  # in the command line of the crawl process whose driver counts
         self.seen: dict[int, tuple[str, list[str], str]] = {}
         self.max_nodes = 0
         self.stop = threading.Event()
@@ -37,7 +38,14 @@ class TreeWatcher(threading.Thread):
             for p in me.children(recursive=True):
                 try:
                     cmd = p.cmdline()
-                    env = p.environ().get("NODE_OPTIONS", "") if "run-driver" in cmd else ""
+                    env = ""
+                    if "run-driver" in cmd:
+                        # Only this crawl's drivers: another test's Playwright (the web UI's, a live-page
+                        # check) may still be shutting down below this pytest process.
+                        parent = p.parent()
+                        if parent is None or not any(self.marker in part for part in parent.cmdline()):
+                            continue
+                        env = p.environ().get("NODE_OPTIONS", "")
                     self.seen.setdefault(p.pid, (p.name(), cmd, env))
                     nodes += "run-driver" in cmd
                 except psutil.Error:
@@ -48,7 +56,7 @@ class TreeWatcher(threading.Thread):
 @pytest.mark.browser
 def test_one_driver_and_a_lean_chromium_render_the_topic_page(crawl_env_factory: Any) -> None:
     env = crawl_env_factory("lean-browser", only=["demo-weibo-page"])
-    watcher = TreeWatcher()
+    watcher = TreeWatcher(f"YUQING_CONFIG={env.config_dir.resolve()}")
     watcher.start()
     try:
         result = env.crawl(["demo-weibo-page"])["demo-weibo-page"]
