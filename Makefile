@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install demo serve-demo test test-fast lint bench es-up es-down clean
 
-$(STAMP): pyproject.toml
+# setup.py and the .pyx kernels: a changed kernel is recompiled by the next `make`
+$(STAMP): pyproject.toml setup.py $(wildcard analysis/_*.pyx)
 	bash scripts/install-system-deps.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
