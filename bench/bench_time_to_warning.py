@@ -68,9 +68,11 @@ STORIES = [
     ("示例县东山镇中学食堂用过期变质食材",
      "有学生拍到示例县东山镇中学食堂后厨堆放大量过期发霉的大米和变质肉,"
      "学生吃后多人腹痛,视频已在网上传开。"),
-    ("示例县西河乡中心小学营养午餐被克扣",
-     "示例县西河乡中心小学的营养午餐长期被克扣,孩子们每天只有清水煮白菜,"
-     "家长质疑补助资金被校长挪用。"),
+    # (Until 2026-11-30 this was 营养午餐被克扣: parents questioning where the lunch subsidy went. The model
+    # reads that as an inquiry, severity IV: a digest item by policy, so it never measured an immediate mail.)
+    ("示例县西河乡中心小学学生午餐后集体腹泻送医",
+     "示例县西河乡中心小学三十多名学生吃完学校的营养午餐后陆续腹泻呕吐,"
+     "被送到乡卫生院输液,家长说饭菜有馊味,学校一直没有说法。"),
     ("示例县第一中学校园霸凌视频疯传",
      "一段示例县第一中学多名学生围殴一名初一男生的视频在网上疯传,"
      "被打学生头部流血,学校被指包庇施暴者。"),
@@ -117,6 +119,8 @@ def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     k = (len(ordered) - 1) * q
     lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    if k == lo or ordered[hi] == ordered[lo]:  # (inf - inf would be nan)
+        return ordered[lo]
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
@@ -275,8 +279,10 @@ def main() -> None:
     print()
     print(f"试验 {len(latencies)}/{args.trials} 次成功,采集间隔 {args.interval:g} 秒")
     if latencies:
-        print(f"time to warning: p50 {statistics.median(latencies):.1f} s, p95 {_pct(latencies, 0.95):.1f} s, "
-              f"max {max(latencies):.1f} s (target p95 ≤ 65 s at a 60 s schedule)")
+        # A trial without its e-mail counts as never: the percentiles are over every trial, not the mailed ones.
+        every = latencies + [float("inf")] * (args.trials - len(latencies))
+        print(f"time to warning over all {len(every)} trials (no e-mail = ∞): p50 {statistics.median(every):.1f} s, "
+              f"p95 {_pct(every, 0.95):.1f} s, max {max(every):.1f} s (target p95 ≤ 65 s at a 60 s schedule)")
     if sampler.samples:
         pk = sampler.peak
         print(f"memory (PSS, shared pages split): service process peak {pk['main_pss'] / mb:.0f} MB; service + "
