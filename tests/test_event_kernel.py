@@ -1,0 +1,94 @@
+"""The compiled event kernel (analysis/_event_kernel.pyx) against the numpy reference it replaced: the same
+MinHash values and normalised lengths, bit for bit, on real texts and on the edge cases (stored signatures
+and event ids depend on them)."""
+
+from __future__ import annotations
+
+import csv
+import random
+
+import numpy as np
+import pytest
+
+from analysis import minhash_reference as reference
+from analysis.events import MIN_CHARS, minhash_many, normalise
+from tests.conftest import shared_path
+from yuqing.demo.content import DemoCorpus, corpus_posts, scale_posts
+
+EDGE_CASES = [
+    "",
+    "a",
+    "短文本",
+    "转发微博",
+    "十一个字的短文本刚刚好么",  # around MIN_CHARS
+    "😀😀😀🎉",  # emoji only: everything dropped
+    "//@张三: //@李四：http://t.cn/abc [哈哈][doge]",  # markers, links and emoticons only
+    "//@:没有名字的标记",
+    "//@" + "名" * 30 + ":三十个字的名字",
+    "//@" + "名" * 31 + ":三十一个字的名字不是标记",
+    "//@有 空格:不是标记",
+    "https:// 空格后不是链接",
+    "httpss://x 不是链接 http://a.cn/中文路径 之后",
+    "HTTP://大写不算链接",
+    "[]][[哈]]表情",
+    "[哈哈哈哈哈哈哈哈]八个字 [哈哈哈哈哈哈哈哈哈]九个字",
+    "𠀀𠀁𠀂𠀃扩展区汉字 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𐍈",  # beyond the BMP: CJK extension planes kept, the rest dropped
+    "a\0b\0c\0d\0e\0f\0g\0h\0i\0j\0k\0l\0m",  # NUL separated the reference's texts
+    "ÀÉÎ İstanbul ǅ ＡＢＣ１２３ Ⅻ",  # case folding with a two-character lowercase, full-width
+    "ab\u3000cd\u00a0ef\u2028gh\tij\nkl",
+    "示例县第一中学" * 200,  # long and repetitive: few distinct shingles
+]
+
+
+def assert_same(texts: list[str]) -> None:
+    got, got_len = minhash_many(texts)
+    want, want_len = reference.minhash_many(texts)
+    assert got.dtype == want.dtype == np.uint64 and got.shape == want.shape == (len(texts), 128)
+    bad = np.flatnonzero((got != want).any(axis=1) | (got_len != want_len))
+    assert not len(bad), [texts[i][:60] for i in bad[:5]]
+
+
+def test_edge_cases_match_the_reference() -> None:
+    assert_same(EDGE_CASES)
+    for text in EDGE_CASES:
+        assert normalise(text) == reference.normalise(text)
+        assert_same([text])  # alone as in a batch
+    assert_same([])
+
+
+def test_edge_case_values() -> None:
+    mhs, lengths = minhash_many(["", "😀😀😀🎉", "//@张三: http://t.cn/abc [哈哈]", "𠀀𠀁𠀂"])
+    assert lengths.tolist() == [0, 0, 0, 3]
+    assert (mhs[:3] == 1 << 40).all()  # no shingle: every bin stays empty
+    assert (mhs[3] < 1 << 40).all()  # one shingle, densified into every bin
+    assert len(set((mhs[3] & 0xFFFFFFFF).tolist())) == 1
+    assert normalise("Ａb//@某人:转发 http://x.cn [哈哈]微博") == "ａb转发微博"  # lowercase only
+    assert MIN_CHARS == 12
+
+
+def test_demo_and_bench_posts_match_the_reference(demo_corpus: DemoCorpus) -> None:
+    posts = corpus_posts(demo_corpus)
+    texts = [p.text() for p in posts] + [p.text() for p in scale_posts(1000, length=200)]
+    assert_same(texts)
+
+
+def test_real_weibo_and_forum_sentences_match_the_reference() -> None:
+    with shared_path("datasets", "cold", "train.csv").open(encoding="utf-8-sig") as f:
+        sentences = [row["TEXT"] for row in csv.DictReader(f)][:20000]
+    assert_same(sentences)
+
+
+def test_random_marker_soup_matches_the_reference() -> None:
+    """Texts made of the pieces the marker rules look at, in random order: every rule's borders."""
+    pieces = ["//@", "@", "/", ":", "：", " ", "\u3000", "http", "s", "://", "[", "]", "哈", "a", "A", "1", "\0",
+              "😀", "𠀀", "。", "！", "x" * 8, "名" * 29, "\n", "İ"]
+    rng = random.Random(7)
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randrange(0, 40))) for _ in range(3000)]
+    assert_same(texts)
+    for text in texts[:500]:
+        assert normalise(text) == reference.normalise(text)
+
+
+def test_rejects_what_is_not_text() -> None:
+    with pytest.raises(TypeError):
+        minhash_many(["ok", b"bytes"])  # type: ignore[list-item]
