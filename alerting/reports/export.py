@@ -7,9 +7,7 @@ from sqlalchemy.orm import Session
 from alerting import audit
 from alerting.accounts import Actor
 from alerting.queue import get_warning
-from alerting.reports.docx_form import render_docx
 from alerting.reports.form import build_form
-from alerting.reports.xlsx_form import render_xlsx
 from yuqing.config import Config
 from yuqing.errors import InputError
 
@@ -25,7 +23,12 @@ def export_form(session: Session, cfg: Config, actor: Actor, warning_id: int, fm
         raise InputError(f"不支持的格式 {fmt!r},可选 docx 或 xlsx", "format")
     w = get_warning(session, actor, warning_id)
     form = build_form(session, cfg, w, actor.name)
-    render = render_docx if fmt == "docx" else render_xlsx
+    # python-docx and openpyxl (with NumPy) are imported on the first export, not with the web UI: about
+    # 20 MB that the long-running service would otherwise hold from start (docs/deployment.md, Memory).
+    if fmt == "docx":
+        from alerting.reports.docx_form import render_docx as render
+    else:
+        from alerting.reports.xlsx_form import render_xlsx as render
     data = render(form, cfg.county.name)
     audit.record(session, actor.username, "export_form", warning_id=w.id, from_state=w.status, to_state=w.status,
                  details={"format": fmt, "bytes": len(data)})

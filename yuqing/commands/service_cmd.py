@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import signal
-import threading
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from yuqing.commands.common import CONFIG_OPTION, config_dir, get_config
-from yuqing.errors import InputError
 
 if TYPE_CHECKING:
     from yuqing.config import Config
@@ -56,53 +53,6 @@ def _status_table(cfg: Config, st: ServiceStatus, console: Console) -> None:
             console.print(f"  · {p}")
 
 
-def _serve(cfg: Config, root: Path, host: str, port: int, web: bool) -> None:
-    """Scheduler in background threads; the web UI (or a wait for SIGTERM) in the main thread."""
-    import logging
-
-    from yuqing.service import Service
-    from yuqing.service_budget import limit_malloc_arenas
-    from yuqing.service_log import setup_logging
-    from yuqing.service_status import collect_status, service_pid
-
-    if (pid := service_pid(cfg)) is not None:
-        raise InputError(f"监测服务已在运行(进程 {pid}),同一数据目录只能运行一个", "serve")
-    limit_malloc_arenas()  # before any thread starts; the crawl and analysis children inherit it
-    log_path = setup_logging(cfg.data_dir, cfg.timezone)
-    log = logging.getLogger("yuqing.service")
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        log.info("event=signal signal=%s", signal.Signals(signum).name)
-        stop.set()
-
-    # Installed before uvicorn: it captures SIGTERM/SIGINT while it runs and re-raises them to these
-    # handlers after its own clean shutdown, so the scheduler always gets its turn to stop.
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    service = Service.from_config(cfg, root)
-    service.start()
-    typer.echo(f"监测服务已启动,日志: {log_path}")
-    try:
-        if web:
-            import uvicorn
-
-            from yuqing.web.app import create_app
-
-            app = create_app(cfg, service.ctx.store)
-            app.state.service_health = lambda: collect_status(
-                cfg, service.ctx.store, scheduler=service.scheduler).public_json()
-            typer.echo(f"网页端: http://{host}:{port}/  健康检查: http://{host}:{port}/healthz")
-            server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, log_level="warning",
-                                                   proxy_headers=True))
-            server.run()
-        else:
-            stop.wait()
-    finally:
-        service.stop()
-    typer.echo("监测服务已停止。")
-
-
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(
@@ -112,7 +62,11 @@ def register(app: typer.Typer) -> None:
         web: bool = typer.Option(True, "--web/--no-web", help="同时运行网页端(研判处置界面和 /healthz)"),
     ) -> None:
         """持续运行:按配置定时采集各来源、分析、预警、发邮件,并运行网页端。SIGTERM 或 Ctrl-C 安全停止。"""
-        _serve(get_config(config), config_dir(config).resolve(), host, port, web)
+        from yuqing.serve_main import exec_serve
+
+        # The service process runs without the CLI (same pid, far less memory held for months): see
+        # yuqing/serve_main.py. A bad configuration is reported there, as it would be here.
+        exec_serve(config_dir(config).resolve(), host, port, web)
 
     @app.command("status")
     def status(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from charset_normalizer import from_bytes
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
@@ -69,6 +68,8 @@ def _decode(body: bytes, content_type: str) -> str:
             return body.decode(m.group(1))
         except (LookupError, UnicodeDecodeError):
             pass
+    from charset_normalizer import from_bytes  # only for an undeclared charset; not held from start
+
     best = from_bytes(body).best()
     return str(best) if best is not None else body.decode("utf-8", "replace")
 

@@ -7,7 +7,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 
 from alerting.reports.export import FORMATS
-from alerting.reports.period import export_period, parse_day
 from yuqing.web.deps import StaffOnly
 
 router = APIRouter()
@@ -15,6 +14,9 @@ router = APIRouter()
 
 @router.get("/reports/period")
 def period_report(request: Request, actor: StaffOnly, since: str = "", until: str = "") -> Response:
+    # Imported on the first download: python-docx is not held by the service from start (docs/deployment.md).
+    from alerting.reports.period import export_period, parse_day
+
     with request.app.state.store.session() as s:
         data, name = export_period(s, request.app.state.cfg, actor.username, parse_day(since, "since"),
                                    parse_day(until or since, "until"))
