@@ -49,13 +49,8 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
+from analysis import kernels
 from yuqing.model import Analysis, Category, Post, post_id_for
-
-try:
-    from analysis import _event_kernel as _kernel
-except ImportError as exc:  # a source checkout that was never built: the kernels are not optional
-    raise ImportError(f"编译内核 analysis._event_kernel 缺失或无法加载({exc}):请在项目根目录运行 make install"
-                      "(或 .venv/bin/pip install -e .)以编译 analysis/_*.pyx") from exc
 
 PERMS = 128
 SIG_BITS = 8  # bits of each MinHash value in a stored signature
@@ -115,7 +110,7 @@ def _mix(key: np.ndarray) -> np.ndarray:
 
 def normalise(text: str) -> str:
     """The text as compared: repost markers, links, emoticons, punctuation and spaces removed, lowercase."""
-    return _kernel.normalised_text(text, _table())
+    return kernels.normalised_text(text, _table())
 
 
 def minhash_many(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +118,7 @@ def minhash_many(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     hashing: each shingle's hash goes to one of 128 bins and a bin keeps its minimum (one hash per
     shingle, not 128), then empty bins are densified. Compiled (analysis/_event_kernel.pyx): one C pass
     per text, bit-identical to the numpy reference (analysis/minhash_reference.py) and ~5 times faster."""
-    return _kernel.minhash_many(texts if isinstance(texts, list) else list(texts), _table())
+    return kernels.minhash_many(texts if isinstance(texts, list) else list(texts), _table())
 
 
 def minhash(text: str) -> np.ndarray:

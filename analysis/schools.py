@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from analysis.kernels import Automaton, join_cjk_spaces
+
 if TYPE_CHECKING:
     from yuqing.config import Config
 
@@ -33,30 +35,8 @@ _BAD_BEFORE = set("第十百千万零〇两几初高周统唯其之每任同期�
 # …or right before one of these (中午, 中旬, 中心, 中国, 中医, 中等, 中年, 中秋, 中奖, 中外, 中华, 中毒).
 _BAD_AFTER = set("午旬间途心央国医药等性年秋奖介外华共断毒")
 _BAD_AFTER_WORDS = ("全会",)  # 二中全会
-# Spaces inside a Chinese name ("示例 县第一中学") are layout, not separators: a run of whitespace
-# between two CJK characters is dropped.
-def _cjk(ch: str) -> bool:
-    return "\u4e00" <= ch <= "\u9fff"
-
-
-def _join_cjk_spaces(text: str) -> str:
-    """The text without whitespace runs between two CJK characters: between the chunks str.split()
-    gives, each run is found by its neighbours' positions (a regex scan for runs cost as much as the
-    whole match)."""
-    chunks = text.split()
-    if len(chunks) < 2:
-        return text
-    end = text.find(chunks[0])
-    parts = [text[:end]]
-    for chunk, after in zip(chunks, chunks[1:], strict=False):
-        end += len(chunk)
-        start = text.find(after, end)  # the run between them is whitespace only
-        parts.append(chunk)
-        if not (_cjk(chunk[-1]) and _cjk(after[0])):
-            parts.append(text[end:start])
-        end = start
-    parts.append(text[end:])
-    return "".join(parts)
+# Spaces inside a Chinese name ("示例 县第一中学") are layout, not separators: a run of whitespace between two
+# CJK characters is dropped (analysis._match_kernel.join_cjk_spaces).
 
 
 @dataclass(frozen=True)
@@ -84,16 +64,19 @@ class SchoolMatcher:
                 by_surface[n.surface] = n
         self._names = by_surface
         surfaces = sorted(by_surface, key=len, reverse=True)
-        # Longest surface first: Python's alternation is leftmost-first, so this is leftmost-longest.
-        self._re = re.compile("|".join(map(re.escape, surfaces))) if surfaces else None
+        # Leftmost-longest, non-overlapping: what a regex alternation of the surfaces, longest first, finds
+        # (one compiled scan, ~4 times faster than re.finditer, one tuple per name found)
+        self._scan = Automaton(surfaces).spans if surfaces else None
+        self._surfaces = [by_surface[s] for s in surfaces]
         self.our_places = [p for p in our_places if p]
         self.other_places = [p for p in other_places if p]
         self._ours = tuple(self.our_places)  # for str.startswith/endswith, which take a tuple
         # names that say themselves they are ours (示例县一中, 东山镇中学): no place before them can claim them
         self._self_placed = {s for s in by_surface if s.startswith(self._ours)} if self._ours else set()
-        self._ours_re = re.compile("|".join(map(re.escape, sorted(self.our_places, key=len, reverse=True))))
+        ours = Automaton(sorted(self.our_places, key=len, reverse=True))
+        self._ours_found, self._ours_spans = ours.found, ours.spans
         others = sorted(self.other_places, key=len, reverse=True)
-        self._others_re = re.compile("|".join(map(re.escape, others))) if others else None
+        self._others_spans = Automaton(others).spans if others else None
 
     @classmethod
     def from_config(cls, cfg: Config) -> SchoolMatcher:
@@ -117,10 +100,9 @@ class SchoolMatcher:
         return suffix == self.county_suffix and stem in _OUR_DEICTIC
 
     def _other_spans(self, text: str) -> list[tuple[int, int]]:
-        # a substring test per place (a handful) is a fraction of a regex scan, and most texts name none
-        if self._others_re is None or not any(p in text for p in self.other_places):
+        if self._others_spans is None:
             return []
-        return [(m.start(), m.end()) for m in self._others_re.finditer(text)]
+        return [(a, b) for a, b, _ in self._others_spans(text)]
 
     def _attached_elsewhere(self, text: str, start: int, end: int, surface: str, others: list[tuple[int, int]]) -> bool:
         """The name belongs to another place: a listed other place touches or overlaps it, or a
@@ -148,33 +130,33 @@ class SchoolMatcher:
         return not text.startswith(_BAD_AFTER_WORDS, end)
 
     def _has_context(self, text: str, others: list[tuple[int, int]]) -> bool:
-        if not others:  # then any occurrence counts: a substring test per place instead of a regex scan
-            return any(p in text for p in self.our_places)
-        for m in self._ours_re.finditer(text):
+        if not others:  # then any occurrence counts
+            return self._ours_found(text) != 0
+        for start, _, _ in self._ours_spans(text):
             # "示例" inside another listed place name is not context.
-            if not any(a <= m.start() < b for a, b in others):
+            if not any(a <= start < b for a, b in others):
                 return True
         return False
 
     def match(self, text: str, *, scoped_to_county: bool = False) -> list[str]:
         """Ids of our schools the text is about, in order of first mention."""
-        if self._re is None or not text:
+        if self._scan is None or not text:
             return []
-        if " " in text or "\u3000" in text or "\t" in text or "\n" in text:
-            text = _join_cjk_spaces(text)
+        text = join_cjk_spaces(text)
         others: list[tuple[int, int]] | None = None  # spans of other places, found once a name is
         context: bool | None = None
         out: list[str] = []
-        for m in self._re.finditer(text):
-            name = self._names[m.group(0)]
+        surfaces = self._surfaces
+        for start, end, k in self._scan(text):
+            name = surfaces[k]
             if name.school_id in out:
                 continue
             if others is None:
                 others = self._other_spans(text)
-            if self._attached_elsewhere(text, m.start(), m.end(), name.surface, others):
+            if self._attached_elsewhere(text, start, end, name.surface, others):
                 continue
             if name.kind == "short":
-                if not self._short_form_ok(text, m.start(), m.end()):
+                if not self._short_form_ok(text, start, end):
                     continue
                 if not scoped_to_county:
                     if context is None:

@@ -1,0 +1,252 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled string matching for school names, places, topic words and red lines (analysis/schools.py,
+analysis/keywords.py, analysis/analyzer.py).
+
+``Automaton`` is an Aho-Corasick automaton over code points: its trie edges live in one open-addressing
+hash table keyed by (state, code point), so memory grows with the patterns, not with an alphabet. A scan
+is one pass over the text in C; what Python sees is one small result per text (a bitmask of the patterns
+that occur, or the spans a regex alternation would find), not one object per hit as with pyahocorasick's
+iterator or ``re.finditer``. ``join_cjk_spaces`` is analysis.schools' rule for spaces inside a name.
+"""
+
+import numpy as np
+
+from libc.stdint cimport int32_t, uint32_t, uint64_t
+from libc.stdlib cimport free, malloc, realloc
+
+cdef extern from "Python.h":
+    int PyUnicode_KIND(object o)
+    void *PyUnicode_DATA(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
+    Py_UCS4 PyUnicode_READ(int kind, void *data, Py_ssize_t index) nogil
+    bint Py_UNICODE_ISSPACE(Py_UCS4 ch) nogil
+    object PyUnicode_FromKindAndData(int kind, const void *buffer, Py_ssize_t size)
+    int PyUnicode_4BYTE_KIND
+
+cdef uint64_t KEY_MULT = 0x9E3779B97F4A7C15
+cdef uint64_t NO_KEY = 0xFFFFFFFFFFFFFFFF
+
+
+cdef struct Hit:
+    Py_ssize_t start
+    Py_ssize_t end
+    int32_t pattern
+
+
+cdef class Automaton:
+    """Aho-Corasick over ``patterns`` (non-empty strings; duplicates keep their first index)."""
+    cdef uint64_t[::1] _keys  # (state << 21 | code point) of each trie edge; NO_KEY where a slot is free
+    cdef int32_t[::1] _next
+    cdef int _shift
+    cdef uint64_t _mask
+    cdef int32_t[::1] _fail
+    cdef int32_t[::1] _out_start  # outputs of state s: _out[_out_start[s]:_out_start[s + 1]], longest first
+    cdef int32_t[::1] _out
+    cdef int32_t[::1] _length  # of each pattern, in code points
+    cdef unsigned char[::1] _used  # a bit per BMP code point that occurs in some pattern: any other resets
+    cdef readonly int count
+    cdef Hit *_hits
+    cdef Py_ssize_t _hit_cap
+
+    def __init__(self, patterns):
+        patterns = list(patterns)
+        self.count = len(patterns)
+        goto = [{}]  # per state: code point -> state
+        ends = [[]]  # patterns ending exactly at a state
+        for index, pattern in enumerate(patterns):
+            if not isinstance(pattern, str) or not pattern:
+                raise ValueError(f"pattern {index} must be a non-empty string")
+            state = 0
+            for ch in pattern:
+                nxt = goto[state].get(ord(ch))
+                if nxt is None:
+                    nxt = len(goto)
+                    goto[state][ord(ch)] = nxt
+                    goto.append({})
+                    ends.append([])
+                state = nxt
+            if not ends[state]:
+                ends[state].append(index)
+        # failure links and each state's outputs (its own, then its failure chain's: longest first), breadth first
+        fail = [0] * len(goto)
+        outputs = [list(e) for e in ends]
+        queue = list(goto[0].values())
+        head = 0
+        while head < len(queue):
+            state = queue[head]
+            head += 1
+            outputs[state] = outputs[state] + outputs[fail[state]] if fail[state] else outputs[state]
+            for c, nxt in goto[state].items():
+                f = fail[state]
+                while f and c not in goto[f]:
+                    f = fail[f]
+                fail[nxt] = goto[f][c] if c in goto[f] and goto[f][c] != nxt else 0
+                queue.append(nxt)
+        edges = [(s << 21 | c, nxt) for s, table in enumerate(goto) for c, nxt in table.items()]
+        size = 16
+        while size < 2 * len(edges) + 2:
+            size *= 2
+        keys = np.full(size, NO_KEY, dtype=np.uint64)
+        values = np.zeros(size, dtype=np.int32)
+        self._shift = 64 - (size.bit_length() - 1)
+        self._mask = size - 1
+        for key, nxt in edges:
+            slot = ((key * KEY_MULT) & 0xFFFFFFFFFFFFFFFF) >> self._shift
+            while keys[slot] != NO_KEY:
+                slot = (slot + 1) & self._mask
+            keys[slot] = key
+            values[slot] = nxt
+        self._keys = keys
+        self._next = values
+        self._fail = np.array(fail, dtype=np.int32)
+        self._out_start = np.cumsum([0] + [len(o) for o in outputs], dtype=np.int64).astype(np.int32)
+        self._out = np.array([p for o in outputs for p in o] or [0], dtype=np.int32)
+        used = np.zeros(0x10000 // 8, dtype=np.uint8)
+        for pattern in patterns:
+            for ch in pattern:
+                if ord(ch) < 0x10000:
+                    used[ord(ch) >> 3] |= 1 << (ord(ch) & 7)
+        self._used = used
+        self._length = np.array([len(p) for p in patterns] or [0], dtype=np.int32)
+
+    def __cinit__(self):
+        self._hits = NULL
+        self._hit_cap = 0
+
+    def __dealloc__(self):
+        free(self._hits)
+
+    cdef inline int32_t _step(self, int32_t state, Py_UCS4 c) noexcept nogil:
+        cdef uint64_t key, slot, k
+        cdef uint32_t u = <uint32_t>c
+        if u < 0x10000 and not (self._used[u >> 3] >> (u & 7)) & 1:
+            return 0  # no pattern has it: no edge on it anywhere, down to the root
+        while True:
+            key = (<uint64_t>state << 21) | <uint64_t>c
+            slot = (key * KEY_MULT) >> self._shift
+            while True:
+                k = self._keys[slot]
+                if k == key:
+                    return self._next[slot]
+                if k == NO_KEY:
+                    break
+                slot = (slot + 1) & self._mask
+            if state == 0:
+                return 0
+            state = self._fail[state]
+
+    def found(self, str text):
+        """The patterns that occur in ``text`` (overlapping and nested ones included) as a bitmask: bit i
+        for patterns[i]."""
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i
+        cdef int kind = PyUnicode_KIND(text)
+        cdef void *data = PyUnicode_DATA(text)
+        cdef int32_t state = 0, o
+        cdef uint64_t small = 0
+        cdef int words = (self.count + 63) // 64
+        cdef uint64_t *bits
+        if self.count <= 64:
+            for i in range(n):
+                state = self._step(state, PyUnicode_READ(kind, data, i))
+                for o in range(self._out_start[state], self._out_start[state + 1]):
+                    small |= (<uint64_t>1) << self._out[o]
+            return small
+        bits = <uint64_t *>malloc(words * sizeof(uint64_t))
+        if bits == NULL:
+            raise MemoryError()
+        try:
+            for i in range(words):
+                bits[i] = 0
+            for i in range(n):
+                state = self._step(state, PyUnicode_READ(kind, data, i))
+                for o in range(self._out_start[state], self._out_start[state + 1]):
+                    bits[self._out[o] >> 6] |= (<uint64_t>1) << (self._out[o] & 63)
+            result = 0
+            for i in range(words - 1, -1, -1):
+                result = (result << 64) | bits[i]
+            return result
+        finally:
+            free(bits)
+
+    def spans(self, str text):
+        """What ``re.finditer`` of the patterns as one alternation, longest first, finds: non-overlapping
+        (start, end, pattern index), leftmost first and at each start the longest pattern."""
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, count = 0, j, last_end
+        cdef int kind = PyUnicode_KIND(text)
+        cdef void *data = PyUnicode_DATA(text)
+        cdef int32_t state = 0, o, p
+        cdef Hit hit
+        cdef void *grown
+        for i in range(n):
+            state = self._step(state, PyUnicode_READ(kind, data, i))
+            for o in range(self._out_start[state], self._out_start[state + 1]):
+                if count == self._hit_cap:
+                    grown = realloc(self._hits, (2 * self._hit_cap + 16) * sizeof(Hit))
+                    if grown == NULL:
+                        raise MemoryError()
+                    self._hits = <Hit *>grown
+                    self._hit_cap = 2 * self._hit_cap + 16
+                p = self._out[o]
+                self._hits[count].start = i + 1 - self._length[p]
+                self._hits[count].end = i + 1
+                self._hits[count].pattern = p
+                count += 1
+        # hits come by end; order them by start, longest first (few per text: insertion sort)
+        for i in range(1, count):
+            hit = self._hits[i]
+            j = i - 1
+            while j >= 0 and (self._hits[j].start > hit.start
+                              or (self._hits[j].start == hit.start and self._hits[j].end < hit.end)):
+                self._hits[j + 1] = self._hits[j]
+                j -= 1
+            self._hits[j + 1] = hit
+        out = []
+        last_end = 0
+        for i in range(count):
+            if self._hits[i].start >= last_end:
+                out.append((self._hits[i].start, self._hits[i].end, self._hits[i].pattern))
+                last_end = self._hits[i].end
+        return out
+
+
+cdef inline bint cjk(Py_UCS4 c) noexcept nogil:
+    return 0x4E00 <= c <= 0x9FFF
+
+
+def join_cjk_spaces(str text):
+    """The text without the runs of whitespace that stand between two CJK characters (the same object
+    when there are none)."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, j, m = 0
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef Py_UCS4 c
+    cdef Py_UCS4 *buf = NULL
+    cdef bint changed = False
+    i = 0
+    while i < n:
+        c = PyUnicode_READ(kind, data, i)
+        if Py_UNICODE_ISSPACE(c) and i > 0 and cjk(PyUnicode_READ(kind, data, i - 1)):
+            j = i + 1
+            while j < n and Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, j)):
+                j += 1
+            if j < n and cjk(PyUnicode_READ(kind, data, j)):
+                if buf == NULL:
+                    buf = <Py_UCS4 *>malloc(n * sizeof(Py_UCS4))
+                    if buf == NULL:
+                        raise MemoryError()
+                    for m in range(i):
+                        buf[m] = PyUnicode_READ(kind, data, m)
+                    m = i
+                changed = True
+                i = j
+                continue
+        if buf != NULL:
+            buf[m] = c
+            m += 1
+        i += 1
+    if not changed:
+        return text
+    try:
+        return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, m)
+    finally:
+        free(buf)
