@@ -13,7 +13,7 @@ time cannot avoid; here a text is one pass over its code points.
 
 import numpy as np
 
-from libc.stdint cimport uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 
 cdef extern from "Python.h":
@@ -215,3 +215,129 @@ def normalised_text(str text, const uint32_t[::1] table):
         raise ValueError("normalisation table must cover the BMP")
     length = normalised(text, buf, table)
     return "".join([chr(buf.codes[i]) for i in range(length)])
+
+
+cdef struct Cand:
+    int32_t member  # index number of an indexed post
+    int32_t bands  # LSH bands it shares with the post
+    int32_t found  # its first hit's place among the post's hits (band * max_bucket + slot)
+    int32_t agree  # MinHash values that agree (of PERMS)
+    int32_t order  # its place in the order the numpy version verified candidates in
+
+
+cdef inline bint accepted(int32_t agree, int64_t a, int64_t b, double threshold, double loose,
+                          double contained) noexcept nogil:
+    """analysis.events._accepted for one pair, in the same float64 operations."""
+    cdef double j = agree / <double>PERMS
+    cdef double shared = j / (1.0 + j) * <double>(a + b)
+    cdef int64_t least = a if a < b else b
+    if least < 1:
+        least = 1
+    return j >= threshold or (j >= loose and shared >= contained * <double>least)
+
+
+def indexed_candidates(const uint64_t[:, ::1] keys, const Py_ssize_t[::1] rows, const uint64_t[::1] table_keys,
+                       const int64_t[::1] table_values, int shift, const int32_t[:, ::1] slots,
+                       const int32_t[::1] fill, const uint16_t[:, ::1] idx_vals, const int64_t[::1] idx_sizes,
+                       const uint16_t[:, ::1] vals, const int64_t[::1] sizes, double threshold, double loose,
+                       double contained, Py_ssize_t limit, Py_ssize_t n):
+    """EventGrouper._indexed_candidates: per post of the batch (n), its accepted indexed posts as
+    (similarity, index number), most similar first; and which band keys hit a full bucket.
+
+    ``keys`` are the band keys of the comparable posts ``rows``; the table (keys, values, shift) is the
+    _KeyTable of band key -> bucket, ``slots``/``fill`` each bucket's members. The numpy version's orders are
+    kept exactly: when any post of the batch has more than ``limit`` candidates, every post's are ranked by
+    shared bands then first hit and cut at ``limit``; otherwise they are taken by index number. Accepted
+    ones are then sorted by agreeing values, ties in that order."""
+    cdef Py_ssize_t nrows = keys.shape[0], bands = keys.shape[1], width = slots.shape[1]
+    cdef Py_ssize_t r, b, s, k, c, t, start, count, total = 0, perms = idx_vals.shape[1]
+    cdef uint64_t key, mask = table_keys.shape[0] - 1, slot
+    cdef int64_t bucket
+    cdef int32_t member
+    cdef bint ranked = False
+    cdef Cand tmp
+    full = np.zeros((nrows, bands), dtype=np.bool_)
+    cdef unsigned char[:, ::1] full_ = full.view(np.uint8)
+    cdef Py_ssize_t per_post = bands * width
+    cdef Cand *cands = <Cand *>malloc(max(1, nrows * per_post) * sizeof(Cand))
+    cdef Py_ssize_t *counts = <Py_ssize_t *>malloc(max(1, nrows) * sizeof(Py_ssize_t))
+    if cands == NULL or counts == NULL:
+        free(cands)
+        free(counts)
+        raise MemoryError()
+    out = [[] for _ in range(n)]
+    try:
+        with nogil:
+            for r in range(nrows):
+                start = r * per_post
+                count = 0
+                for b in range(bands):
+                    key = keys[r, b]
+                    slot = (key * <uint64_t>0x9E3779B97F4A7C15) >> shift
+                    bucket = -1
+                    while table_values[slot] >= 0:
+                        if table_keys[slot] == key:
+                            bucket = table_values[slot]
+                            break
+                        slot = (slot + 1) & mask
+                    if bucket < 0:
+                        continue
+                    full_[r, b] = fill[bucket] >= width
+                    for s in range(width):
+                        member = slots[bucket, s]
+                        if member < 0:
+                            continue
+                        for c in range(count):
+                            if cands[start + c].member == member:
+                                cands[start + c].bands += 1
+                                break
+                        else:
+                            cands[start + count].member = member
+                            cands[start + count].bands = 1
+                            cands[start + count].found = <int32_t>(b * width + s)
+                            count += 1
+                counts[r] = count
+                if count > limit:
+                    ranked = True
+            for r in range(nrows):
+                start = r * per_post
+                count = counts[r]
+                # the order the numpy version verified them in: by shared bands then first hit, or by number
+                for k in range(1, count):
+                    tmp = cands[start + k]
+                    t = k - 1
+                    while t >= 0 and (
+                        (ranked and (cands[start + t].bands < tmp.bands
+                                     or (cands[start + t].bands == tmp.bands and cands[start + t].found > tmp.found)))
+                        or (not ranked and cands[start + t].member > tmp.member)
+                    ):
+                        cands[start + t + 1] = cands[start + t]
+                        t -= 1
+                    cands[start + t + 1] = tmp
+                if count > limit:
+                    count = limit
+                # verify; keep the accepted ones, most agreeing values first (ties: that order)
+                k = 0
+                for c in range(count):
+                    tmp = cands[start + c]
+                    tmp.agree = 0
+                    for s in range(perms):
+                        tmp.agree += idx_vals[tmp.member, s] == vals[rows[r], s]
+                    if accepted(tmp.agree, sizes[rows[r]], idx_sizes[tmp.member], threshold, loose, contained):
+                        tmp.order = <int32_t>c
+                        t = k - 1
+                        while t >= 0 and cands[start + t].agree < tmp.agree:
+                            cands[start + t + 1] = cands[start + t]
+                            t -= 1
+                        cands[start + t + 1] = tmp
+                        k += 1
+                counts[r] = k
+        for r in range(nrows):
+            start = r * per_post
+            if counts[r]:
+                out[rows[r]] = [(cands[start + c].agree / <double>PERMS, cands[start + c].member)
+                                for c in range(counts[r])]
+    finally:
+        free(cands)
+        free(counts)
+    return out, full

@@ -488,26 +488,15 @@ class EventGrouper:
     def _indexed_candidates(self, rows: np.ndarray, keys: np.ndarray, vals: np.ndarray, sizes: np.ndarray,
                             n: int) -> tuple[list[list], np.ndarray]:
         """Accepted posts indexed before this batch, per post (rows: the batch's comparable posts), and
-        which of their band keys hit a full bucket (no later post is kept there)."""
-        out: list[list] = [[] for _ in range(n)]
-        full = np.zeros(keys.shape, dtype=bool)
-        if not self._buckets.size:
-            return out, full
-        bucket = self._buckets.get(keys.ravel()).reshape(keys.shape)
-        hit = bucket >= 0
-        full[hit] = self._fill[bucket[hit]] >= MAX_BUCKET
-        members = self._slots[bucket[hit]]  # (hits, MAX_BUCKET), in band order then bucket order
-        post_of, band_of = np.nonzero(hit)
-        there = members >= 0
-        post = np.repeat(rows[post_of], MAX_BUCKET).reshape(members.shape)[there]
-        seen = (band_of[:, None] * MAX_BUCKET + np.arange(MAX_BUCKET))[there]
-        cand = members[there]
-        if not len(cand):
-            return out, full
-        post, cand = _top_pairs(post, cand, seen, MAX_VERIFY)
-        agree = _agreeing_values(self._vals[cand], vals[post])
-        ok = _accepted(agree, sizes[post], self._sizes[cand], self.threshold)
-        return _accepted_lists(out, post, cand, agree, ok), full
+        which of their band keys hit a full bucket (no later post is kept there): for each post, the posts
+        in the buckets of its band keys, the MAX_VERIFY sharing the most bands verified on their values
+        (compiled: analysis/_event_kernel.pyx; the numpy version is analysis/events_reference.py)."""
+        if not self._buckets.size or not len(rows):
+            return [[] for _ in range(n)], np.zeros(keys.shape, dtype=bool)
+        table = self._buckets
+        return kernels.indexed_candidates(
+            keys, rows, table._keys, table._values, int(table._shift), self._slots, self._fill, self._vals,
+            self._sizes, vals, sizes, self.threshold, LOOSE, CONTAINED, MAX_VERIFY, n)
 
     def _batch_candidates(self, rows: np.ndarray, keys: np.ndarray, open_: np.ndarray, vals: np.ndarray,
                           sizes: np.ndarray, step: np.ndarray, n: int) -> list[list]:

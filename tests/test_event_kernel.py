@@ -1,6 +1,6 @@
 """The compiled event kernel (analysis/_event_kernel.pyx) against the numpy reference it replaced: the same
 MinHash values and normalised lengths, bit for bit, on real texts and on the edge cases (stored signatures
-and event ids depend on them)."""
+and event ids depend on them); the same candidates from the posts indexed before a batch, in the same order."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ import random
 import numpy as np
 import pytest
 
-from analysis import minhash_reference as reference
-from analysis.events import MIN_CHARS, minhash_many, normalise
+from analysis import events_reference as reference
+from analysis.events import MIN_CHARS, EventGrouper, minhash_many, normalise
+from analysis.events_check import story_corpus
 from tests.conftest import shared_path
 from yuqing.demo.content import DemoCorpus, corpus_posts, scale_posts
+from yuqing.model import Post
 
 EDGE_CASES = [
     "",
@@ -92,3 +94,45 @@ def test_random_marker_soup_matches_the_reference() -> None:
 def test_rejects_what_is_not_text() -> None:
     with pytest.raises(TypeError):
         minhash_many(["ok", b"bytes"])  # type: ignore[list-item]
+
+
+def check_indexed_candidates(monkeypatch: pytest.MonkeyPatch, batches: list[list[Post]]) -> tuple[int, int]:
+    """Group the batches with the kernel, checking at every batch that the numpy reference finds the same
+    candidates in the same order and the same full buckets; returns (accepted candidates, full band keys).
+    Both of the reference's orders occur: by number when no post of the batch has more than MAX_VERIFY
+    candidates (single posts mostly), ranked by shared bands otherwise (crowded buckets)."""
+    kernel = EventGrouper._indexed_candidates
+    seen = [0, 0]
+
+    def both(self: EventGrouper, rows: np.ndarray, keys: np.ndarray, vals: np.ndarray, sizes: np.ndarray,
+             n: int) -> tuple[list[list], np.ndarray]:
+        got = kernel(self, rows, keys, vals, sizes, n)
+        want = reference.indexed_candidates(self, rows, keys, vals, sizes, n)
+        assert got[0] == want[0]
+        assert got[1].dtype == want[1].dtype and (got[1] == want[1]).all()
+        seen[0] += sum(map(len, got[0]))
+        seen[1] += int(got[1].sum())
+        return got
+
+    monkeypatch.setattr(EventGrouper, "_indexed_candidates", both)
+    grouper = EventGrouper()
+    for batch in batches:
+        grouper.assign_many(batch)
+    return seen[0], seen[1]
+
+
+def test_indexed_candidates_match_the_reference_on_bench_posts(monkeypatch: pytest.MonkeyPatch) -> None:
+    posts = scale_posts(3000, length=200)  # sentences of a few demo stories mixed: crowded buckets
+    batches = [posts[i : i + 500] for i in range(0, 2000, 500)] + [[p] for p in posts[2000:2300]]
+    accepted, full = check_indexed_candidates(monkeypatch, batches)
+    assert accepted > 1000 and full > 0
+
+
+def test_indexed_candidates_match_the_reference_on_real_stories(monkeypatch: pytest.MonkeyPatch) -> None:
+    with shared_path("datasets", "cold", "train.csv").open(encoding="utf-8-sig") as f:
+        sentences = [row["TEXT"] for row in csv.DictReader(f)][:2000]
+    corpus = story_corpus(sentences, stories=400, copies=4, seed=5)
+    posts = corpus.posts
+    batches = [posts[i : i + 250] for i in range(0, len(posts), 250)] + [[p] for p in posts[:50]]
+    accepted, _ = check_indexed_candidates(monkeypatch, batches)
+    assert accepted > 500

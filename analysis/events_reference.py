@@ -1,8 +1,10 @@
-"""The numpy MinHash that analysis/_event_kernel.pyx replaced, kept as the reference it is pinned against.
+"""The numpy versions of what analysis/_event_kernel.pyx does, kept as the reference the kernel is pinned
+against: MinHash signatures (normalise, strip markers, 3-gram shingles, one-permutation hashing into 128 bins,
+densification) and the search of the posts indexed before a batch (EventGrouper._indexed_candidates).
 
-tests/test_event_kernel.py checks that the compiled kernel gives bit-identical signatures and normalised
-lengths on real texts and edge cases; bench/bench_analysis.py does not use this module. Stored signatures
-and event ids depend on these values: a change to either implementation must change both.
+tests/test_event_kernel.py checks that the kernel gives bit-identical signatures and normalised lengths, and
+the same candidates in the same order, on real texts and edge cases; the product never imports this module.
+Stored signatures and event ids depend on these values: a change to either implementation must change both.
 """
 
 from __future__ import annotations
@@ -19,10 +21,17 @@ from analysis.events import (
     _MASK32,
     _ROTATION,
     _TABLE_SIZE,
+    MAX_BUCKET,
+    MAX_VERIFY,
     PERMS,
     SHINGLE,
+    EventGrouper,
+    _accepted,
+    _accepted_lists,
+    _agreeing_values,
     _mix,
     _table,
+    _top_pairs,
 )
 
 MINHASH_CHUNK = 128  # texts hashed together (~27,000 code points: each array fits in a CPU's L2 cache)
@@ -116,3 +125,28 @@ def minhash_many(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
 def minhash(text: str) -> np.ndarray:
     """The 128 MinHash values of one text (see minhash_many)."""
     return minhash_many([text])[0][0]
+
+
+def indexed_candidates(self: EventGrouper, rows: np.ndarray, keys: np.ndarray, vals: np.ndarray, sizes: np.ndarray,
+                       n: int) -> tuple[list[list], np.ndarray]:
+    """Accepted posts indexed before this batch, per post (rows: the batch's comparable posts), and
+    which of their band keys hit a full bucket (no later post is kept there)."""
+    out: list[list] = [[] for _ in range(n)]
+    full = np.zeros(keys.shape, dtype=bool)
+    if not self._buckets.size:
+        return out, full
+    bucket = self._buckets.get(keys.ravel()).reshape(keys.shape)
+    hit = bucket >= 0
+    full[hit] = self._fill[bucket[hit]] >= MAX_BUCKET
+    members = self._slots[bucket[hit]]  # (hits, MAX_BUCKET), in band order then bucket order
+    post_of, band_of = np.nonzero(hit)
+    there = members >= 0
+    post = np.repeat(rows[post_of], MAX_BUCKET).reshape(members.shape)[there]
+    seen = (band_of[:, None] * MAX_BUCKET + np.arange(MAX_BUCKET))[there]
+    cand = members[there]
+    if not len(cand):
+        return out, full
+    post, cand = _top_pairs(post, cand, seen, MAX_VERIFY)
+    agree = _agreeing_values(self._vals[cand], vals[post])
+    ok = _accepted(agree, sizes[post], self._sizes[cand], self.threshold)
+    return _accepted_lists(out, post, cand, agree, ok), full
