@@ -11,7 +11,7 @@ iterator or ``re.finditer``. ``join_cjk_spaces`` is analysis.schools' rule for s
 
 import numpy as np
 
-from libc.stdint cimport int32_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 
 cdef extern from "Python.h":
@@ -168,10 +168,9 @@ cdef class Automaton:
         finally:
             free(bits)
 
-    def spans(self, str text):
-        """What ``re.finditer`` of the patterns as one alternation, longest first, finds: non-overlapping
-        (start, end, pattern index), leftmost first and at each start the longest pattern."""
-        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, count = 0, j, last_end
+    cdef Py_ssize_t _leftmost_longest(self, str text) except -1:
+        """The spans of ``spans`` into self._hits; returns their number."""
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, count = 0, j, kept = 0, last_end = 0
         cdef int kind = PyUnicode_KIND(text)
         cdef void *data = PyUnicode_DATA(text)
         cdef int32_t state = 0, o, p
@@ -200,13 +199,29 @@ cdef class Automaton:
                 self._hits[j + 1] = self._hits[j]
                 j -= 1
             self._hits[j + 1] = hit
-        out = []
-        last_end = 0
-        for i in range(count):
+        for i in range(count):  # then leftmost first, skipping what overlaps a kept one
             if self._hits[i].start >= last_end:
-                out.append((self._hits[i].start, self._hits[i].end, self._hits[i].pattern))
+                self._hits[kept] = self._hits[i]
                 last_end = self._hits[i].end
-        return out
+                kept += 1
+        return kept
+
+    def spans(self, str text):
+        """What ``re.finditer`` of the patterns as one alternation, longest first, finds: non-overlapping
+        (start, end, pattern index), leftmost first and at each start the longest pattern."""
+        cdef Py_ssize_t count = self._leftmost_longest(text), i
+        return [(self._hits[i].start, self._hits[i].end, self._hits[i].pattern) for i in range(count)]
+
+    def total(self, str text, const int64_t[::1] weights):
+        """The sum of ``weights[pattern]`` over ``spans(text)`` (what a findall and a dict lookup per
+        match summed, without a Python object per match)."""
+        cdef Py_ssize_t count = self._leftmost_longest(text), i
+        cdef int64_t net = 0
+        if weights.shape[0] < self.count:
+            raise ValueError("one weight per pattern")
+        for i in range(count):
+            net += weights[self._hits[i].pattern]
+        return net
 
 
 cdef inline bint cjk(Py_UCS4 c) noexcept nogil:

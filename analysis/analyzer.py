@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import gc
 import logging
-import re
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from analysis.kernels import Automaton
 from analysis.keywords import TopicMatcher
 from analysis.lexicon import LexiconScorer
 from analysis.schools import SchoolMatcher
@@ -87,8 +87,9 @@ class Analyzer:
         self.classifier = classifier
         self.lexicon = LexiconScorer()
         self._scoped = {s.id: s.scoped_to_county for s in cfg.sources}
-        red = sorted({t for t in cfg.red_lines if t}, key=len, reverse=True)
-        self._red_line = re.compile("|".join(map(re.escape, red))) if red else None
+        red = sorted({t for t in cfg.red_lines if t})
+        # whether any red-line term occurs: one compiled scan (analysis/_match_kernel.pyx), its bitmask tested
+        self._red_line = Automaton(red).found if red else None
         th = cfg.alerts.thresholds
         # A post has a severity from the lowest bar any period uses; rules apply the current one.
         self._severity_floor = min(th.sensitivity, th.sensitive_period_sensitivity)
@@ -150,7 +151,7 @@ class Analyzer:
             sensitivity,
             categories,
             lambda i: posts[i].metrics.reach(),
-            (lambda i: False) if red is None else (lambda i: red.search(texts[i]) is not None),
+            (lambda i: False) if red is None else (lambda i: red(texts[i]) != 0),
             threshold=self._severity_floor,
         )
         # Each step over the whole batch in turn, not step after step per post: each keeps its tables and

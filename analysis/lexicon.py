@@ -13,6 +13,9 @@ import math
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
+from analysis.kernels import Automaton
 from yuqing.model import Category
 
 NAME = "lexicon"
@@ -90,7 +93,10 @@ class LexiconScorer:
         self._inner = {t: [o for o in weights if o != t and o in t] for t in weights}
         self._re = _alternation(list(weights))
         self._polarity = {t: 1 for t in POSITIVE} | {t: -1 for t in NEGATIVE}
-        self._polar = _alternation(list(self._polarity))
+        # the alternation's matches (leftmost, longest first), summed in one compiled scan
+        polar = sorted(self._polarity, key=len, reverse=True)
+        self._polar_total = Automaton(polar).total
+        self._polar_weights = np.array([self._polarity[t] for t in polar], dtype=np.int64)
 
     def score(self, text: str) -> LexiconResult:
         found = set(self._re.findall(text))
@@ -118,5 +124,4 @@ class LexiconScorer:
         return LexiconResult(sensitivity, category, explanation, scores)
 
     def sentiment(self, text: str) -> float:
-        net = sum(self._polarity[t] for t in self._polar.findall(text))
-        return math.tanh(net / 3.0)
+        return math.tanh(self._polar_total(text, self._polar_weights) / 3.0)

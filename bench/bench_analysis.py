@@ -90,7 +90,7 @@ def own_steps(analyzer: Any, posts: list[Any]) -> None:
     red = analyzer._red_line
     sens = [0.8] * len(posts)
     severities = post_severities(sens, [Category.incident] * len(posts), lambda i: posts[i].metrics.reach(),
-                                 lambda i: red is not None and red.search(texts[i]) is not None,
+                                 lambda i: red is not None and red(texts[i]) != 0,
                                  threshold=analyzer._severity_floor)
     sentiments = list(map(analyzer.lexicon.sentiment, texts))
     for p, s, sev, senti in zip(posts, sens, severities, sentiments, strict=True):

@@ -6,9 +6,11 @@ gave; on real texts and edge cases."""
 from __future__ import annotations
 
 import csv
+import math
 import random
 import re
 
+import numpy as np
 import pytest
 
 from analysis.kernels import Automaton, join_cjk_spaces
@@ -104,3 +106,19 @@ def test_join_cjk_spaces_like_the_reference(demo_corpus: DemoCorpus) -> None:
 def test_rejects_empty_patterns() -> None:
     with pytest.raises(ValueError):
         Automaton(["一中", ""])
+
+
+def test_total_sums_the_weights_of_the_regex_matches(demo_corpus: DemoCorpus) -> None:
+    from analysis.lexicon import NEGATIVE, POSITIVE, LexiconScorer
+
+    polarity = {t: 1 for t in POSITIVE} | {t: -1 for t in NEGATIVE}
+    regex = re.compile("|".join(map(re.escape, sorted(polarity, key=len, reverse=True))))
+    lexicon = LexiconScorer()
+    texts = real_texts(demo_corpus) + soup(500, 4) + ["", "好好好", "不满意满意"]
+    for text in texts:
+        net = sum(polarity[t] for t in regex.findall(text))
+        assert lexicon.sentiment(text) == math.tanh(net / 3.0), text
+    automaton = Automaton(["a", "ab", "b"])
+    assert automaton.total("abab b", np.array([1, 10, 100], dtype=np.int64)) == 120
+    with pytest.raises(ValueError):
+        automaton.total("ab", np.array([1], dtype=np.int64))
