@@ -14,7 +14,7 @@ time cannot avoid; here a text is one pass over its code points.
 import numpy as np
 
 from libc.stdint cimport int32_t, int64_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc, realloc
+from libc.stdlib cimport calloc, free, malloc, realloc
 
 cdef extern from "Python.h":
     int PyUnicode_KIND(object o)
@@ -236,6 +236,73 @@ cdef inline bint accepted(int32_t agree, int64_t a, int64_t b, double threshold,
     return j >= threshold or (j >= loose and shared >= contained * <double>least)
 
 
+cdef Py_ssize_t verify(Cand *cands, Py_ssize_t count, bint ranked, Py_ssize_t limit, int32_t max_bands,
+                       const uint16_t[:, ::1] theirs, const int64_t[::1] their_sizes, const uint16_t *mine,
+                       int64_t my_size, double threshold, double loose, double contained) noexcept nogil:
+    """One post's candidates, as analysis.events._top_pairs, _agreeing_values, _accepted and _accepted_lists
+    treat them: ordered by shared bands then first hit (``ranked``, when some post of the batch has more
+    than ``limit``) or by number, cut at ``limit``, verified, and the accepted ones moved to the front,
+    most agreeing values first (ties: that order). Returns how many were accepted."""
+    cdef Py_ssize_t k, t, c, s, perms = theirs.shape[1]
+    cdef int32_t mine_bands, their_bands
+    cdef Cand tmp
+    for k in range(1, count):
+        tmp = cands[k]
+        mine_bands = tmp.bands if tmp.bands < max_bands else max_bands  # numpy ranked by min(count, BANDS)
+        t = k - 1
+        while t >= 0:
+            their_bands = cands[t].bands if cands[t].bands < max_bands else max_bands
+            if not ((ranked and (their_bands < mine_bands or (their_bands == mine_bands and cands[t].found > tmp.found)))
+                    or (not ranked and cands[t].member > tmp.member)):
+                break
+            cands[t + 1] = cands[t]
+            t -= 1
+        cands[t + 1] = tmp
+    if count > limit:
+        count = limit
+    k = 0
+    for c in range(count):
+        tmp = cands[c]
+        tmp.agree = 0
+        for s in range(perms):
+            tmp.agree += theirs[tmp.member, s] == mine[s]
+        if accepted(tmp.agree, my_size, their_sizes[tmp.member], threshold, loose, contained):
+            tmp.order = <int32_t>c
+            t = k - 1  # positions below k hold accepted ones; c >= k, so nothing unread is overwritten
+            while t >= 0 and cands[t].agree < tmp.agree:
+                cands[t + 1] = cands[t]
+                t -= 1
+            cands[t + 1] = tmp
+            k += 1
+    return k
+
+
+cdef inline Py_ssize_t add_candidate(Cand *cands, Py_ssize_t count, int32_t member, int32_t found) noexcept nogil:
+    """Count one LSH hit of ``member``: one more shared band, or a new candidate. Returns the new count."""
+    cdef Py_ssize_t c
+    for c in range(count):
+        if cands[c].member == member:
+            cands[c].bands += 1
+            return count
+    cands[count].member = member
+    cands[count].bands = 1
+    cands[count].found = found
+    return count + 1
+
+
+cdef list accepted_lists(Cand *cands, Py_ssize_t per_post, Py_ssize_t *counts, const Py_ssize_t[::1] posts,
+                         Py_ssize_t nposts, Py_ssize_t n):
+    """Per post of the batch (n), its accepted candidates as (similarity, number)."""
+    out = [[] for _ in range(n)]
+    cdef Py_ssize_t r, c, start
+    for r in range(nposts):
+        start = r * per_post
+        if counts[r]:
+            out[posts[r]] = [(cands[start + c].agree / <double>PERMS, cands[start + c].member)
+                             for c in range(counts[r])]
+    return out
+
+
 def indexed_candidates(const uint64_t[:, ::1] keys, const Py_ssize_t[::1] rows, const uint64_t[::1] table_keys,
                        const int64_t[::1] table_values, int shift, const int32_t[:, ::1] slots,
                        const int32_t[::1] fill, const uint16_t[:, ::1] idx_vals, const int64_t[::1] idx_sizes,
@@ -246,16 +313,13 @@ def indexed_candidates(const uint64_t[:, ::1] keys, const Py_ssize_t[::1] rows, 
 
     ``keys`` are the band keys of the comparable posts ``rows``; the table (keys, values, shift) is the
     _KeyTable of band key -> bucket, ``slots``/``fill`` each bucket's members. The numpy version's orders are
-    kept exactly: when any post of the batch has more than ``limit`` candidates, every post's are ranked by
-    shared bands then first hit and cut at ``limit``; otherwise they are taken by index number. Accepted
-    ones are then sorted by agreeing values, ties in that order."""
+    kept exactly (see ``verify``)."""
     cdef Py_ssize_t nrows = keys.shape[0], bands = keys.shape[1], width = slots.shape[1]
-    cdef Py_ssize_t r, b, s, k, c, t, start, count, total = 0, perms = idx_vals.shape[1]
+    cdef Py_ssize_t r, b, s, start, count
     cdef uint64_t key, mask = table_keys.shape[0] - 1, slot
     cdef int64_t bucket
     cdef int32_t member
     cdef bint ranked = False
-    cdef Cand tmp
     full = np.zeros((nrows, bands), dtype=np.bool_)
     cdef unsigned char[:, ::1] full_ = full.view(np.uint8)
     cdef Py_ssize_t per_post = bands * width
@@ -265,7 +329,6 @@ def indexed_candidates(const uint64_t[:, ::1] keys, const Py_ssize_t[::1] rows, 
         free(cands)
         free(counts)
         raise MemoryError()
-    out = [[] for _ in range(n)]
     try:
         with nogil:
             for r in range(nrows):
@@ -285,59 +348,61 @@ def indexed_candidates(const uint64_t[:, ::1] keys, const Py_ssize_t[::1] rows, 
                     full_[r, b] = fill[bucket] >= width
                     for s in range(width):
                         member = slots[bucket, s]
-                        if member < 0:
-                            continue
-                        for c in range(count):
-                            if cands[start + c].member == member:
-                                cands[start + c].bands += 1
-                                break
-                        else:
-                            cands[start + count].member = member
-                            cands[start + count].bands = 1
-                            cands[start + count].found = <int32_t>(b * width + s)
-                            count += 1
+                        if member >= 0:
+                            count = add_candidate(cands + start, count, member, <int32_t>(b * width + s))
                 counts[r] = count
                 if count > limit:
                     ranked = True
             for r in range(nrows):
-                start = r * per_post
-                count = counts[r]
-                # the order the numpy version verified them in: by shared bands then first hit, or by number
-                for k in range(1, count):
-                    tmp = cands[start + k]
-                    t = k - 1
-                    while t >= 0 and (
-                        (ranked and (cands[start + t].bands < tmp.bands
-                                     or (cands[start + t].bands == tmp.bands and cands[start + t].found > tmp.found)))
-                        or (not ranked and cands[start + t].member > tmp.member)
-                    ):
-                        cands[start + t + 1] = cands[start + t]
-                        t -= 1
-                    cands[start + t + 1] = tmp
-                if count > limit:
-                    count = limit
-                # verify; keep the accepted ones, most agreeing values first (ties: that order)
-                k = 0
-                for c in range(count):
-                    tmp = cands[start + c]
-                    tmp.agree = 0
-                    for s in range(perms):
-                        tmp.agree += idx_vals[tmp.member, s] == vals[rows[r], s]
-                    if accepted(tmp.agree, sizes[rows[r]], idx_sizes[tmp.member], threshold, loose, contained):
-                        tmp.order = <int32_t>c
-                        t = k - 1
-                        while t >= 0 and cands[start + t].agree < tmp.agree:
-                            cands[start + t + 1] = cands[start + t]
-                            t -= 1
-                        cands[start + t + 1] = tmp
-                        k += 1
-                counts[r] = k
-        for r in range(nrows):
-            start = r * per_post
-            if counts[r]:
-                out[rows[r]] = [(cands[start + c].agree / <double>PERMS, cands[start + c].member)
-                                for c in range(counts[r])]
+                counts[r] = verify(cands + r * per_post, counts[r], ranked, limit, <int32_t>bands, idx_vals, idx_sizes,
+                                   &vals[rows[r], 0], sizes[rows[r]], threshold, loose, contained)
+        return accepted_lists(cands, per_post, counts, rows, nrows, n), full
     finally:
         free(cands)
         free(counts)
-    return out, full
+
+
+def batch_candidates(const uint64_t[::1] packed, int bits, const Py_ssize_t[::1] who, Py_ssize_t bucket_size,
+                     const uint16_t[:, ::1] vals, const int64_t[::1] sizes, double threshold, double loose,
+                     double contained, Py_ssize_t limit, Py_ssize_t bands):
+    """EventGrouper._batch_candidates after its sort: ``packed`` are the open band keys of the batch's
+    comparable posts, low ``bits`` replaced by each post's step and sorted; ``who[step]`` is the post.
+    A post's candidates are the first ``bucket_size`` entries of its run of equal keys that come before it
+    (itself excluded, a pair found by several bands counted once per band), ordered and verified as the
+    numpy version did (by number, or by shared bands then number; see ``verify``). Returns per post of the
+    batch its accepted earlier posts as (similarity, post)."""
+    cdef Py_ssize_t total = packed.shape[0], n = who.shape[0], i, t, run_start = 0, rank, later, earlier
+    cdef uint64_t low = ((<uint64_t>1) << bits) - 1
+    cdef bint ranked = False
+    cdef Py_ssize_t per_post = bands * bucket_size
+    cdef Cand *cands = <Cand *>malloc(max(1, n * per_post) * sizeof(Cand))
+    cdef Py_ssize_t *counts = <Py_ssize_t *>calloc(max(1, n), sizeof(Py_ssize_t))
+    cdef Py_ssize_t[::1] posts = np.arange(n, dtype=np.intp)
+    if cands == NULL or counts == NULL:
+        free(cands)
+        free(counts)
+        raise MemoryError()
+    try:
+        with nogil:
+            for i in range(total):
+                if i and (packed[i] >> bits) != (packed[i - 1] >> bits):
+                    run_start = i
+                rank = i - run_start
+                later = who[packed[i] & low]
+                for t in range(rank if rank < bucket_size else bucket_size):
+                    earlier = who[packed[run_start + t] & low]
+                    if earlier != later:  # a post twice in a merged run
+                        # ties among ranked candidates go to the lower number: found = the number
+                        counts[later] = add_candidate(cands + later * per_post, counts[later], <int32_t>earlier,
+                                                      <int32_t>earlier)
+            for i in range(n):
+                if counts[i] > limit:
+                    ranked = True
+            for i in range(n):
+                if counts[i]:
+                    counts[i] = verify(cands + i * per_post, counts[i], ranked, limit, <int32_t>bands, vals, sizes, &vals[i, 0],
+                                       sizes[i], threshold, loose, contained)
+        return accepted_lists(cands, per_post, counts, posts, n, n)
+    finally:
+        free(cands)
+        free(counts)

@@ -503,36 +503,19 @@ class EventGrouper:
         """Accepted earlier posts of the same batch (``step``: each post's place in the order of
         assignment), per post: of those sharing a band key with it among the key's first MAX_BUCKET posts
         of the batch, where the bucket before the batch was not full (``open_``), the MAX_VERIFY sharing
-        the most bands (as for indexed posts). The pass then keeps those that were indexed."""
-        out: list[list] = [[] for _ in range(n)]
+        the most bands (as for indexed posts). The pass then keeps those that were indexed. One sort here,
+        the rest compiled (analysis/_event_kernel.pyx; the numpy version is analysis/events_reference.py)."""
         if len(rows) < 2:
-            return out
-        # one sort of the band keys with each post's step packed into their low bits: grouped by key, in
-        # order of assignment within a key (two keys that differ only in those bits group as one, which
-        # only adds candidates, all verified)
-        bits = np.uint64(max(1, (n - 1).bit_length()))
-        packed = np.sort((keys[open_] >> bits << bits) | np.broadcast_to(step[rows][:, None], keys.shape)[open_]
-                         .astype(np.uint64))
-        who = np.argsort(step)[(packed & ((np.uint64(1) << bits) - np.uint64(1))).astype(np.intp)]
-        rank = _rank_in_runs(packed >> bits)
-        start = np.arange(len(rank)) - rank
-        later: list[np.ndarray] = []
-        earlier: list[np.ndarray] = []
-        for t in range(MAX_BUCKET):
-            sel = np.flatnonzero(rank > t)
-            if not len(sel):
-                break
-            later.append(who[sel])
-            earlier.append(who[start[sel] + t])
-        if not later:
-            return out
-        later_, earlier_ = np.concatenate(later), np.concatenate(earlier)
-        keep = later_ != earlier_  # a post twice in a merged group
-        post, cand = _top_pairs(later_[keep], earlier_[keep], np.zeros(int(keep.sum()), dtype=np.int64),
-                                MAX_VERIFY)  # (ties: the earlier post)
-        agree = _agreeing_values(vals[cand], vals[post])
-        ok = _accepted(agree, sizes[post], sizes[cand], self.threshold)
-        return _accepted_lists([[] for _ in range(n)], post, cand, agree, ok)
+            return [[] for _ in range(n)]
+        # the band keys with each post's step packed into their low bits, sorted: grouped by key, in order
+        # of assignment within a key (two keys that differ only in those bits group as one, which only adds
+        # candidates, all verified)
+        bits = max(1, (n - 1).bit_length())
+        shift = np.uint64(bits)
+        packed = np.sort((keys[open_] >> shift << shift)
+                         | np.broadcast_to(step[rows][:, None], keys.shape)[open_].astype(np.uint64))
+        return kernels.batch_candidates(packed, bits, np.argsort(step), MAX_BUCKET, vals, sizes, self.threshold,
+                                        LOOSE, CONTAINED, MAX_VERIFY, BANDS)
 
     def _loaded_candidates(self, rows: np.ndarray, stored: np.ndarray, sizes: np.ndarray, n: int) -> list[list]:
         """Accepted loaded events, per post: among those sharing an LSH band (up to MAX_BUCKET per band

@@ -1,6 +1,7 @@
 """The numpy versions of what analysis/_event_kernel.pyx does, kept as the reference the kernel is pinned
 against: MinHash signatures (normalise, strip markers, 3-gram shingles, one-permutation hashing into 128 bins,
-densification) and the search of the posts indexed before a batch (EventGrouper._indexed_candidates).
+densification) and the searches of the posts indexed before a batch and of the batch's own earlier posts
+(EventGrouper._indexed_candidates, _batch_candidates).
 
 tests/test_event_kernel.py checks that the kernel gives bit-identical signatures and normalised lengths, and
 the same candidates in the same order, on real texts and edge cases; the product never imports this module.
@@ -30,6 +31,7 @@ from analysis.events import (
     _accepted_lists,
     _agreeing_values,
     _mix,
+    _rank_in_runs,
     _table,
     _top_pairs,
 )
@@ -150,3 +152,40 @@ def indexed_candidates(self: EventGrouper, rows: np.ndarray, keys: np.ndarray, v
     agree = _agreeing_values(self._vals[cand], vals[post])
     ok = _accepted(agree, sizes[post], self._sizes[cand], self.threshold)
     return _accepted_lists(out, post, cand, agree, ok), full
+
+
+def batch_candidates(self: EventGrouper, rows: np.ndarray, keys: np.ndarray, open_: np.ndarray, vals: np.ndarray,
+                 sizes: np.ndarray, step: np.ndarray, n: int) -> list[list]:
+    """Accepted earlier posts of the same batch (``step``: each post's place in the order of
+    assignment), per post: of those sharing a band key with it among the key's first MAX_BUCKET posts
+    of the batch, where the bucket before the batch was not full (``open_``), the MAX_VERIFY sharing
+    the most bands (as for indexed posts). The pass then keeps those that were indexed."""
+    out: list[list] = [[] for _ in range(n)]
+    if len(rows) < 2:
+        return out
+    # one sort of the band keys with each post's step packed into their low bits: grouped by key, in
+    # order of assignment within a key (two keys that differ only in those bits group as one, which
+    # only adds candidates, all verified)
+    bits = np.uint64(max(1, (n - 1).bit_length()))
+    packed = np.sort((keys[open_] >> bits << bits) | np.broadcast_to(step[rows][:, None], keys.shape)[open_]
+                     .astype(np.uint64))
+    who = np.argsort(step)[(packed & ((np.uint64(1) << bits) - np.uint64(1))).astype(np.intp)]
+    rank = _rank_in_runs(packed >> bits)
+    start = np.arange(len(rank)) - rank
+    later: list[np.ndarray] = []
+    earlier: list[np.ndarray] = []
+    for t in range(MAX_BUCKET):
+        sel = np.flatnonzero(rank > t)
+        if not len(sel):
+            break
+        later.append(who[sel])
+        earlier.append(who[start[sel] + t])
+    if not later:
+        return out
+    later_, earlier_ = np.concatenate(later), np.concatenate(earlier)
+    keep = later_ != earlier_  # a post twice in a merged group
+    post, cand = _top_pairs(later_[keep], earlier_[keep], np.zeros(int(keep.sum()), dtype=np.int64),
+                            MAX_VERIFY)  # (ties: the earlier post)
+    agree = _agreeing_values(vals[cand], vals[post])
+    ok = _accepted(agree, sizes[post], sizes[cand], self.threshold)
+    return _accepted_lists([[] for _ in range(n)], post, cand, agree, ok)

@@ -96,43 +96,53 @@ def test_rejects_what_is_not_text() -> None:
         minhash_many(["ok", b"bytes"])  # type: ignore[list-item]
 
 
-def check_indexed_candidates(monkeypatch: pytest.MonkeyPatch, batches: list[list[Post]]) -> tuple[int, int]:
-    """Group the batches with the kernel, checking at every batch that the numpy reference finds the same
-    candidates in the same order and the same full buckets; returns (accepted candidates, full band keys).
-    Both of the reference's orders occur: by number when no post of the batch has more than MAX_VERIFY
-    candidates (single posts mostly), ranked by shared bands otherwise (crowded buckets)."""
-    kernel = EventGrouper._indexed_candidates
-    seen = [0, 0]
+def check_searches(monkeypatch: pytest.MonkeyPatch, batches: list[list[Post]]) -> tuple[int, int, int]:
+    """Group the batches with the kernels, checking at every batch that the numpy reference finds the same
+    candidates in the same order (indexed posts, the batch's own earlier posts) and the same full buckets;
+    returns (accepted indexed, accepted in-batch, full band keys). Both of the reference's orders occur: by
+    number when no post of the batch has more than MAX_VERIFY candidates (single posts mostly), ranked by
+    shared bands otherwise (crowded buckets)."""
+    indexed, in_batch = EventGrouper._indexed_candidates, EventGrouper._batch_candidates
+    seen = [0, 0, 0]
 
-    def both(self: EventGrouper, rows: np.ndarray, keys: np.ndarray, vals: np.ndarray, sizes: np.ndarray,
-             n: int) -> tuple[list[list], np.ndarray]:
-        got = kernel(self, rows, keys, vals, sizes, n)
+    def both_indexed(self: EventGrouper, rows: np.ndarray, keys: np.ndarray, vals: np.ndarray, sizes: np.ndarray,
+                     n: int) -> tuple[list[list], np.ndarray]:
+        got = indexed(self, rows, keys, vals, sizes, n)
         want = reference.indexed_candidates(self, rows, keys, vals, sizes, n)
         assert got[0] == want[0]
         assert got[1].dtype == want[1].dtype and (got[1] == want[1]).all()
         seen[0] += sum(map(len, got[0]))
-        seen[1] += int(got[1].sum())
+        seen[2] += int(got[1].sum())
         return got
 
-    monkeypatch.setattr(EventGrouper, "_indexed_candidates", both)
+    def both_in_batch(self: EventGrouper, rows: np.ndarray, keys: np.ndarray, open_: np.ndarray, vals: np.ndarray,
+                      sizes: np.ndarray, step: np.ndarray, n: int) -> list[list]:
+        got = in_batch(self, rows, keys, open_, vals, sizes, step, n)
+        assert got == reference.batch_candidates(self, rows, keys, open_, vals, sizes, step, n)
+        seen[1] += sum(map(len, got))
+        return got
+
+    monkeypatch.setattr(EventGrouper, "_indexed_candidates", both_indexed)
+    monkeypatch.setattr(EventGrouper, "_batch_candidates", both_in_batch)
     grouper = EventGrouper()
     for batch in batches:
         grouper.assign_many(batch)
-    return seen[0], seen[1]
+    return seen[0], seen[1], seen[2]
 
 
-def test_indexed_candidates_match_the_reference_on_bench_posts(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_searches_match_the_reference_on_bench_posts(monkeypatch: pytest.MonkeyPatch) -> None:
     posts = scale_posts(3000, length=200)  # sentences of a few demo stories mixed: crowded buckets
     batches = [posts[i : i + 500] for i in range(0, 2000, 500)] + [[p] for p in posts[2000:2300]]
-    accepted, full = check_indexed_candidates(monkeypatch, batches)
-    assert accepted > 1000 and full > 0
+    batches += [posts[i : i + 7] for i in range(2300, 3000, 7)]
+    indexed, in_batch, full = check_searches(monkeypatch, batches)
+    assert indexed > 1000 and in_batch > 500 and full > 0
 
 
-def test_indexed_candidates_match_the_reference_on_real_stories(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_searches_match_the_reference_on_real_stories(monkeypatch: pytest.MonkeyPatch) -> None:
     with shared_path("datasets", "cold", "train.csv").open(encoding="utf-8-sig") as f:
         sentences = [row["TEXT"] for row in csv.DictReader(f)][:2000]
     corpus = story_corpus(sentences, stories=400, copies=4, seed=5)
     posts = corpus.posts
     batches = [posts[i : i + 250] for i in range(0, len(posts), 250)] + [[p] for p in posts[:50]]
-    accepted, _ = check_indexed_candidates(monkeypatch, batches)
-    assert accepted > 500
+    indexed, in_batch, _ = check_searches(monkeypatch, batches)
+    assert indexed > 500 and in_batch > 500
