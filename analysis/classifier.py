@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.explain import Vocabulary
-from analysis.explain import explain as explain_terms
+from analysis.explain import Vocabulary, score_kernel
 from analysis.features import TextFeatures, tokenize
 from analysis.scoring import LinearScorer, Sums
 from yuqing.model import Category
@@ -83,6 +82,7 @@ class Classifier:
             pull,
         )
         self._vocabulary = Vocabulary(self.features.words)
+        self._kernel = score_kernel(self._scorer, self._vocabulary, len(CATEGORIES))
 
     # --- loading ----------------------------------------------------------------------------------
     @classmethod
@@ -106,7 +106,15 @@ class Classifier:
     # --- predicting -------------------------------------------------------------------------------
     def scores(self, texts: list[str], tokens: list[list[str]] | None = None) -> dict[str, np.ndarray]:
         """Raw arrays for a batch: sensitivity, attack probability, category probabilities (n × 5)."""
-        return self._scores(self._scorer.sums(self._scorer.entries(texts, _tokens_for(texts, tokens))))
+        return self._scores(self._sums(texts, _tokens_for(texts, tokens), 0)[1])
+
+    def _sums(self, texts: list[str], tokens: list[list[str]], top: int) -> tuple[Any, Sums, np.ndarray, Any]:
+        """The compiled pass over a batch: its entries, Sums, and (``top`` > 0) the kernel's pull per text and
+        the terms along it."""
+        self._scorer.bound_memo()
+        batch, c, w, which, terms = self._kernel.judge(texts if isinstance(texts, list) else list(texts),
+                                                       tokens if isinstance(tokens, list) else list(tokens), top)
+        return batch, self._scorer.sums_of(c, w), which, terms
 
     def _scores(self, sums: Sums) -> dict[str, np.ndarray]:
         logits, d_att = sums.out[:, : len(CATEGORIES)], sums.out[:, len(CATEGORIES)]
@@ -146,8 +154,8 @@ class Classifier:
         get no terms (nobody reads those of posts that raise nothing).
         """
         toks = _tokens_for(texts, tokens)
-        e = self._scorer.entries(texts, toks)
-        sums = self._scorer.sums(e)
+        top = explain if len(texts) else 0
+        batch, sums, kernel_which, terms = self._sums(texts, toks, top)  # compiled: analysis/_score_kernel.pyx
         s = self._scores(sums)
         sens, cat_p = s["sensitivity"], s["category"]
         probs = _batch_probs(sens, cat_p)
@@ -156,15 +164,21 @@ class Classifier:
         flagged = sens >= self.threshold
         codes = np.where(flagged, best, CATEGORIES.index("none"))
         categories = [_CATEGORY_OF[c] for c in codes.tolist()]
-        if explain and len(texts):
+        if top:
             # each entry's pull on the log-odds of the post's likeliest sensitive class against none: k is the
-            # class the stacker finds likeliest, also for posts below the threshold (what would alarm)
-            which = np.argmax(cat_p[:, : len(SENSITIVE_CATEGORIES)], axis=1)
-            if explain_floor > 0:
-                quiet = sens < explain_floor
-                sums = Sums(np.where(quiet, 0.0, sums.c_scale), np.where(quiet, 0.0, sums.w_scale), sums.out)
-            chars, words = self._scorer.contributions(e, sums, which)
-            explanations = explain_terms(e, chars, words, self._vocabulary, self.features.n_char, explain)
+            # class the stacker finds likeliest, also for posts below the threshold (what would alarm). The
+            # kernel took the largest logit: the same class unless the probabilities tie where the logits do not
+            # (rounding) — those texts are explained again along this one.
+            which = np.argmax(cat_p[:, : len(SENSITIVE_CATEGORIES)], axis=1).astype(np.int64)
+            explanations = terms
+            redo = np.flatnonzero(which != kernel_which)
+            if len(redo):
+                again = self._kernel.explain(batch, redo, which, sums.c_scale, sums.w_scale, explain)
+                for row, row_terms in zip(redo.tolist(), again, strict=True):
+                    explanations[row] = row_terms
+            if explain_floor > 0:  # nobody reads the terms of quiet posts
+                for row in np.flatnonzero(sens < explain_floor).tolist():
+                    explanations[row] = []
         else:
             explanations = [[] for _ in texts]
         return Judgements(sens, probs, categories, explanations)

@@ -9,6 +9,9 @@ order of the rows' entries (unigrams by position, bigrams, trigrams, then words)
 
 A monitor reads these terms, so the ones that say nothing are not shown (they still count in the score):
 terms without a letter (punctuation, digits, emoji) and function words — see ``explain_stopped``.
+
+The classifier runs this in compiled code (``score_kernel``: analysis/_score_kernel.pyx, in the same pass
+per text as the sums, naming only the kept terms); ``explain`` below is the numpy reference it is pinned against.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ import re
 from collections.abc import Sequence
 from functools import cache
 from itertools import chain, compress, count
+from typing import Any
 
 import numpy as np
 
-from analysis.scoring import Entries
+from analysis.features import _SALT
+from analysis.scoring import _BMP_NORMAL, Entries, LinearScorer, load_kernel
 
 EXPLAIN_SHARE = 0.15  # entries weaker than this share of the row's strongest pull are never named
 
@@ -109,6 +114,20 @@ class Vocabulary:
         # lower-casing changed it (ASCII: case, digits, full-width forms; other letters with a lower case):
         # only those are looked up in the text.
         self.check = np.array([any(c.isascii() or c.lower() != c for c in w) for w in words], dtype=bool)
+
+
+def score_kernel(scorer: LinearScorer, vocabulary: Vocabulary, n_classes: int) -> Any:
+    """The compiled kernel of a scorer's batches (analysis/_score_kernel.pyx): ``judge(texts, tokens, top)``
+    gives the sums ``scorer.sums(scorer.entries(...))`` gives and, for each text, the terms ``explain`` gives
+    along the pull of its likeliest of the first ``n_classes - 1`` outputs."""
+    f = scorer.features
+    return load_kernel().ScoreKernel(
+        scorer.layout, scorer.width, scorer.pull_at, scorer.n_pulls, n_classes, scorer.intercept,
+        _BMP_NORMAL.astype(np.uint32), f.char_bits, [int(_SALT[min(k, 2)] * np.uint64(k + 1)) for k in range(f.char_n)],
+        scorer.zero, f.n_char, scorer._lookup, scorer._new_word,
+        _bmp_classes(), _stop_keys(), list(vocabulary.words), vocabulary.shown.view(np.uint8),
+        vocabulary.check.view(np.uint8), EXPLAIN_SHARE,
+    )
 
 
 def explain(

@@ -14,6 +14,11 @@ of a row's log-odds is one gathered value × the row's scale, vectorised over th
 
 The hashing reproduces analysis.features.char_ngram_hashes bit for bit; n-grams that would cross a text
 boundary point at an all-zero extra row instead of being dropped (they add nothing either way).
+
+Two implementations of the same sums: the compiled kernel (analysis/_score_kernel.pyx, ``kernel_sums``),
+which the classifier uses, and the numpy one (``entries`` + ``sums`` + ``contributions``), kept as the
+reference the kernel is pinned against (tests/test_score_kernel.py). The kernel is required: without it
+(a checkout whose extensions were never built) the scorer refuses to start instead of running slower.
 """
 
 from __future__ import annotations
@@ -22,11 +27,34 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import chain, repeat
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from analysis.features import _MULT, _SALT, TextFeatures, _mix, _normalise_codepoints, normalise
+from yuqing.errors import YuqingError
+
+try:
+    from analysis import _score_kernel
+except ImportError as _exc:  # raised when a scorer is built (KernelMissing), not at import: see load_kernel
+    _score_kernel = None
+    _KERNEL_ERROR: ImportError | None = _exc
+else:
+    _KERNEL_ERROR = None
+
+
+class KernelMissing(YuqingError):
+    """The compiled scoring kernel is not built (a checkout used without ``make install``)."""
+
+
+def load_kernel() -> Any:
+    """The compiled kernel module; KernelMissing (not ImportError, which callers take for "no classifier
+    installed" and fall back on the lexicon) if it was never built."""
+    if _score_kernel is None:
+        raise KernelMissing(f"编译内核 analysis._score_kernel 缺失或无法加载({_KERNEL_ERROR}):"
+                            "请在项目根目录运行 make install")
+    return _score_kernel
 
 
 @dataclass
@@ -87,20 +115,43 @@ class LinearScorer:
         n = features.n_features
         self.zero = n  # the all-zero row: crossing n-grams, unknown words
         self.n_out = weights.shape[0]
-        table = np.zeros((n + 1, 1 + self.n_out))
-        table[:n, 0] = idf * idf
-        table[:n, 1:] = (weights * idf).T
+        self.n_pulls = pulls.shape[0]
+        # One table, a row per feature: [idf², idf·W_1 … idf·W_m, padding | idf·pull_1 … idf·pull_p, padding],
+        # each half a whole number of 64-byte cache lines and the table aligned: the compiled kernel reads one
+        # line per entry for the sums and the next one (fetched along with it) for the explanation's pulls.
         # float64: a float32 table (half the memory) moved sensitivities by up to 1e-6 through the sums
-        self.table = table
+        self.width = 1 + self.n_out
+        self.pull_at = -(-self.width // 8) * 8
+        layout = _aligned_zeros((n + 1, self.pull_at + -(-self.n_pulls // 8) * 8))
+        layout[:n, 0] = idf * idf
+        layout[:n, 1 : self.width] = (weights * idf).T
+        layout[:n, self.pull_at : self.pull_at + self.n_pulls] = (pulls * idf).T
+        self.layout = layout
+        self.table = layout[:, : self.width]  # views for the numpy reference
+        self.pull = layout[:, self.pull_at : self.pull_at + self.n_pulls]
         self._ones = np.ones(0)
         self.intercept = np.asarray(intercept, dtype=np.float64)
-        self.n_pulls = pulls.shape[0]
-        pull = np.zeros((n + 1, self.n_pulls))
-        pull[:n] = (pulls * idf).T
-        self.pull = pull.ravel()  # flat: entry id × n_pulls + which pull
         self._lookup: dict[str, int] = {}  # raw token → table row (its own memo: TextFeatures' holds columns)
 
-    # --- the entries of a batch ------------------------------------------------------------------------
+    def _new_word(self, token: str) -> int:
+        """A token the compiled kernel's memo (``_lookup``) lacks: its normalised form's table row (the zero
+        row if unknown), memoised."""
+        col = self.features._word_index.get(normalise(token), -1)
+        row = self._lookup[token] = self.zero if col < 0 else col + self.features.n_char
+        return row
+
+    def bound_memo(self) -> None:
+        """Empty the token memo once it is large (endless streams of new words)."""
+        if len(self._lookup) > 500_000:
+            self._lookup.clear()
+
+    def sums_of(self, c: np.ndarray, w: np.ndarray) -> Sums:
+        """Sums from the per-text sums of table rows over char n-grams (c) and words (w), n × (1 + m)."""
+        c_scale, w_scale = _scale(c[:, 0]), _scale(w[:, 0])
+        out = c_scale[:, None] * c[:, 1:] + w_scale[:, None] * w[:, 1:] + self.intercept
+        return Sums(c_scale, w_scale, out)
+
+    # --- the numpy reference: the entries of a batch -------------------------------------------------------
     def entries(self, texts: Sequence[str], tokens: Sequence[Sequence[str]]) -> Entries:
         f = self.features
         n_docs = len(texts)
@@ -172,9 +223,7 @@ class LinearScorer:
         c = (chars @ self.table).reshape(k, n_docs, -1).sum(axis=0)
         words = sp.csr_matrix((self._ones_for(len(e.word_ids)), e.word_ids, e.word_ptr), shape=(n_docs, width))
         w = words @ self.table
-        c_scale, w_scale = _scale(c[:, 0]), _scale(w[:, 0])
-        out = c_scale[:, None] * c[:, 1:] + w_scale[:, None] * w[:, 1:] + self.intercept
-        return Sums(c_scale, w_scale, out)
+        return self.sums_of(c, w)
 
     def _ones_for(self, n: int) -> np.ndarray:
         """Entry values: each entry counts once (one array, grown as batches need)."""
@@ -188,9 +237,9 @@ class LinearScorer:
         reps = e.lengths + 1
         c_which = np.repeat(which, reps)
         c_scale = np.repeat(s.c_scale, reps)
-        chars = [self.pull[ids * self.n_pulls + c_which] * c_scale for ids in e.char_ids]
+        chars = [self.pull[ids, c_which] * c_scale for ids in e.char_ids]
         w_counts = np.diff(e.word_ptr)
-        words = self.pull[e.word_ids * self.n_pulls + np.repeat(which, w_counts)] * np.repeat(s.w_scale, w_counts)
+        words = self.pull[e.word_ids, np.repeat(which, w_counts)] * np.repeat(s.w_scale, w_counts)
         return chars, words
 
 
@@ -198,6 +247,14 @@ _NEW = -1  # a token the memo does not know yet (table rows are never negative)
 
 # _normalise_codepoints over the whole BMP (code points past it never change), as a table
 _BMP_NORMAL = _normalise_codepoints(np.arange(0x10000, dtype=np.uint64))
+
+
+def _aligned_zeros(shape: tuple[int, int], align: int = 128) -> np.ndarray:
+    """A zeroed float64 C array whose data starts at a multiple of ``align`` bytes."""
+    size = shape[0] * shape[1]
+    raw = np.zeros(size + align // 8, dtype=np.float64)
+    skip = (-raw.ctypes.data % align) // 8
+    return raw[skip : skip + size].reshape(shape)
 
 
 def _scale(sq_sums: np.ndarray) -> np.ndarray:
