@@ -14,7 +14,7 @@ time cannot avoid; here a text is one pass over its code points.
 import numpy as np
 
 from libc.stdint cimport int32_t, int64_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 
 cdef extern from "Python.h":
     int PyUnicode_KIND(object o)
@@ -406,3 +406,90 @@ def batch_candidates(const uint64_t[::1] packed, int bits, const Py_ssize_t[::1]
     finally:
         free(cands)
         free(counts)
+
+
+cdef inline uint64_t table_slot(uint64_t key, int shift) noexcept nogil:
+    return (key * <uint64_t>0x9E3779B97F4A7C15) >> shift
+
+
+cdef int cmp_u64(const void *a, const void *b) noexcept nogil:
+    cdef uint64_t x = (<const uint64_t *>a)[0], y = (<const uint64_t *>b)[0]
+    return (x > y) - (x < y)
+
+
+def table_put(uint64_t[::1] table_keys, int64_t[::1] table_values, int shift, const uint64_t[::1] keys,
+              const int64_t[::1] numbers):
+    """Place distinct keys that are not in the table (linear probing; the caller keeps it at most half full)."""
+    cdef Py_ssize_t i
+    cdef uint64_t slot, mask = table_keys.shape[0] - 1
+    with nogil:
+        for i in range(keys.shape[0]):
+            slot = table_slot(keys[i], shift)
+            while table_values[slot] >= 0:
+                slot = (slot + 1) & mask
+            table_keys[slot] = keys[i]
+            table_values[slot] = numbers[i]
+
+
+def index_members(const uint64_t[:, ::1] keys, Py_ssize_t first, uint64_t[::1] table_keys, int64_t[::1] table_values,
+                  int shift, Py_ssize_t size, int32_t[:, ::1] slots, int32_t[::1] fill):
+    """EventGrouper._index_batch's buckets: the posts numbered first, first + 1, … (rows of ``keys``, their band
+    keys) join the bucket of each key while it holds fewer than slots.shape[1] members; keys not in the table
+    get the next bucket numbers from ``size`` in the order of their values (as _KeyTable.add numbered them).
+    The caller has made room: the table stays at most half full and ``slots``/``fill`` cover every new bucket.
+    Returns the new number of buckets."""
+    cdef Py_ssize_t nrows = keys.shape[0], bands = keys.shape[1], width = slots.shape[1], total = nrows * bands
+    cdef Py_ssize_t i, r, b, fresh = 0
+    cdef uint64_t slot, key, mask = table_keys.shape[0] - 1
+    cdef int64_t number
+    cdef int64_t *numbers = <int64_t *>malloc(max(1, total) * sizeof(int64_t))
+    cdef uint64_t *new_keys = <uint64_t *>malloc(max(1, total) * sizeof(uint64_t))
+    if numbers == NULL or new_keys == NULL:
+        free(numbers)
+        free(new_keys)
+        raise MemoryError()
+    try:
+        with nogil:
+            for i in range(total):
+                key = keys[i // bands, i % bands]
+                slot = table_slot(key, shift)
+                numbers[i] = -1
+                while table_values[slot] >= 0:
+                    if table_keys[slot] == key:
+                        numbers[i] = table_values[slot]
+                        break
+                    slot = (slot + 1) & mask
+                if numbers[i] < 0:
+                    new_keys[fresh] = key
+                    fresh += 1
+            if fresh:
+                qsort(new_keys, fresh, sizeof(uint64_t), cmp_u64)
+                number = size
+                for i in range(fresh):
+                    if i and new_keys[i] == new_keys[i - 1]:
+                        continue
+                    slot = table_slot(new_keys[i], shift)
+                    while table_values[slot] >= 0:
+                        slot = (slot + 1) & mask
+                    table_keys[slot] = new_keys[i]
+                    table_values[slot] = number
+                    number += 1
+                size = number
+                for i in range(total):
+                    if numbers[i] < 0:
+                        key = keys[i // bands, i % bands]
+                        slot = table_slot(key, shift)
+                        while table_keys[slot] != key or table_values[slot] < 0:
+                            slot = (slot + 1) & mask
+                        numbers[i] = table_values[slot]
+            # members in the order they were numbered, each into its buckets while there is room
+            for r in range(nrows):
+                for b in range(bands):
+                    number = numbers[r * bands + b]
+                    if fill[number] < width:
+                        slots[number, fill[number]] = <int32_t>(first + r)
+                        fill[number] += 1
+        return size
+    finally:
+        free(numbers)
+        free(new_keys)

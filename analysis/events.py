@@ -290,10 +290,10 @@ def _accepted_lists(out: list[list], post: np.ndarray, cand: np.ndarray, count: 
 
 
 class _KeyTable:
-    """A hash table from 64-bit keys to consecutive numbers (0, 1, 2, …: LSH bucket numbers), looked up
-    and filled for a whole array of keys at once (open addressing, linear probing, at most half full).
-    A dict costs a Python int and a call per key: for the 20 band keys of every post of a batch that was
-    a tenth of the grouping time. A slot is empty while its number is -1."""
+    """A hash table from 64-bit keys to consecutive numbers (0, 1, 2, …: LSH bucket numbers), kept as numpy
+    arrays that the compiled searches read and fill (open addressing, linear probing, at most half full;
+    analysis/_event_kernel.pyx). A dict costs a Python int and a call per key: for the 20 band keys of every
+    post of a batch that was a tenth of the grouping time. A slot is empty while its number is -1."""
 
     def __init__(self, capacity: int = 1 << 12) -> None:
         self._keys = np.zeros(capacity, dtype=np.uint64)
@@ -301,50 +301,10 @@ class _KeyTable:
         self._shift = np.uint64(64 - (capacity.bit_length() - 1))
         self.size = 0
 
-    def _slots(self, keys: np.ndarray) -> np.ndarray:
-        return ((keys * np.uint64(0x9E3779B97F4A7C15)) >> self._shift).astype(np.int64)
-
-    def get(self, keys: np.ndarray) -> np.ndarray:
-        """The number of each key, -1 where absent."""
-        out = np.full(len(keys), -1, dtype=np.int64)
-        todo = np.arange(len(keys))
-        slot = self._slots(keys)
-        mask = len(self._keys) - 1
-        while len(todo):
-            number = self._values[slot]
-            hit = (self._keys[slot] == keys[todo]) & (number >= 0)
-            out[todo[hit]] = number[hit]
-            more = ~hit & (number >= 0)  # an empty slot ends the probe: absent
-            todo, slot = todo[more], (slot[more] + 1) & mask
-        return out
-
-    def add(self, keys: np.ndarray) -> np.ndarray:
-        """Numbers for keys; absent ones get the next numbers (in the order of their values)."""
-        numbers = self.get(keys)
-        new = np.flatnonzero(numbers < 0)
-        if not len(new):
-            return numbers
-        fresh, _ = _distinct_counts(np.sort(keys[new]))
-        number = self.size + np.arange(len(fresh))
-        if 2 * (self.size + len(fresh)) > len(self._keys):
-            self._grow(2 * (self.size + len(fresh)))
-        self._put(fresh, number)
-        self.size += len(fresh)
-        numbers[new] = number[np.searchsorted(fresh, keys[new])]
-        return numbers
-
-    def _put(self, keys: np.ndarray, numbers: np.ndarray) -> None:
-        """Place distinct keys that are not in the table."""
-        slot = self._slots(keys)
-        mask = len(self._keys) - 1
-        while len(keys):
-            free = self._values[slot] < 0
-            # several keys may aim at one free slot: all write, one stays, and it is read back
-            self._keys[slot[free]] = keys[free]
-            won = free & (self._keys[slot] == keys)
-            self._values[slot[won]] = numbers[won]
-            # the others' slots are taken now: they probe on
-            keys, numbers, slot = keys[~won], numbers[~won], (slot[~won] + 1) & mask
+    def reserve(self, more: int) -> None:
+        """Room for ``more`` new keys with the table at most half full."""
+        if 2 * (self.size + more) > len(self._keys):
+            self._grow(2 * (self.size + more))
 
     def _grow(self, need: int) -> None:
         capacity = len(self._keys)
@@ -355,7 +315,7 @@ class _KeyTable:
         self._keys = np.zeros(capacity, dtype=np.uint64)
         self._values = np.full(capacity, -1, dtype=np.int64)
         self._shift = np.uint64(64 - (capacity.bit_length() - 1))
-        self._put(keys, values)
+        kernels.table_put(self._keys, self._values, int(self._shift), keys, values)
 
 
 _NO_SCHOOLS: frozenset[str] = frozenset()
@@ -560,7 +520,8 @@ class EventGrouper:
                      events: list[str]) -> None:
         """Index the batch's posts ``rows`` (in the order they were indexed): their values, and a place in
         each of their LSH buckets while it holds fewer than MAX_BUCKET posts (a crowded bucket is a common
-        phrase, not a story: enough members already stand for it)."""
+        phrase, not a story: enough members already stand for it). Compiled: analysis/_event_kernel.pyx
+        (the numpy version is analysis/events_reference.py)."""
         first = len(self._idx_event)
         need = first + len(rows)
         if need > len(self._vals):
@@ -570,20 +531,17 @@ class EventGrouper:
         self._vals[first:need] = vals[rows]
         self._sizes[first:need] = sizes[rows]
         self._idx_event.extend(events)
-        bucket = self._buckets.add(keys[rows].ravel())
-        if self._buckets.size > len(self._fill):
-            grow = max(self._buckets.size, 2 * len(self._fill))
+        new = np.ascontiguousarray(keys[rows])
+        table = self._buckets
+        table.reserve(new.size)
+        most = table.size + new.size  # buckets after this batch, at most
+        if most > len(self._fill):
+            grow = max(most, 2 * len(self._fill))
             more = np.full((grow - len(self._slots), MAX_BUCKET), -1, dtype=np.int32)
             self._slots = np.concatenate([self._slots, more])
             self._fill = np.concatenate([self._fill, np.zeros(grow - len(self._fill), dtype=np.int32)])
-        # bucket and member packed in one integer: one sort puts each bucket's new members in the order
-        # they were indexed
-        placed = np.sort(bucket << 32 | np.repeat(np.arange(first, need, dtype=np.int64), BANDS))
-        bucket, member = placed >> 32, (placed & 0xFFFFFFFF).astype(np.int32)
-        place = self._fill[bucket] + _rank_in_runs(bucket)
-        keep = place < MAX_BUCKET
-        self._slots[bucket[keep], place[keep]] = member[keep]
-        np.maximum.at(self._fill, bucket[keep], place[keep].astype(np.int32) + 1)
+        table.size = kernels.index_members(new, first, table._keys, table._values, int(table._shift), table.size,
+                                           self._slots, self._fill)
 
     def assign(self, post: Post, analysis: Analysis | None = None) -> EventAssignment:
         return self.assign_many([post], None if analysis is None else [analysis])[0]

@@ -1,7 +1,8 @@
 """The numpy versions of what analysis/_event_kernel.pyx does, kept as the reference the kernel is pinned
 against: MinHash signatures (normalise, strip markers, 3-gram shingles, one-permutation hashing into 128 bins,
 densification) and the searches of the posts indexed before a batch and of the batch's own earlier posts
-(EventGrouper._indexed_candidates, _batch_candidates).
+(EventGrouper._indexed_candidates, _batch_candidates), and the indexing of a batch's posts in the LSH
+buckets (EventGrouper._index_batch, _KeyTable).
 
 tests/test_event_kernel.py checks that the kernel gives bit-identical signatures and normalised lengths, and
 the same candidates in the same order, on real texts and edge cases; the product never imports this module.
@@ -22,6 +23,7 @@ from analysis.events import (
     _MASK32,
     _ROTATION,
     _TABLE_SIZE,
+    BANDS,
     MAX_BUCKET,
     MAX_VERIFY,
     PERMS,
@@ -30,6 +32,8 @@ from analysis.events import (
     _accepted,
     _accepted_lists,
     _agreeing_values,
+    _distinct_counts,
+    _KeyTable,
     _mix,
     _rank_in_runs,
     _table,
@@ -137,7 +141,7 @@ def indexed_candidates(self: EventGrouper, rows: np.ndarray, keys: np.ndarray, v
     full = np.zeros(keys.shape, dtype=bool)
     if not self._buckets.size:
         return out, full
-    bucket = self._buckets.get(keys.ravel()).reshape(keys.shape)
+    bucket = numpy_table(self._buckets).get(keys.ravel()).reshape(keys.shape)
     hit = bucket >= 0
     full[hit] = self._fill[bucket[hit]] >= MAX_BUCKET
     members = self._slots[bucket[hit]]  # (hits, MAX_BUCKET), in band order then bucket order
@@ -189,3 +193,101 @@ def batch_candidates(self: EventGrouper, rows: np.ndarray, keys: np.ndarray, ope
     agree = _agreeing_values(vals[cand], vals[post])
     ok = _accepted(agree, sizes[post], sizes[cand], self.threshold)
     return _accepted_lists([[] for _ in range(n)], post, cand, agree, ok)
+
+
+class KeyTable(_KeyTable):
+    """events._KeyTable with its numpy lookups and insertions: keys looked up and added for a whole array
+    at once (open addressing, linear probing, at most half full); a slot is empty while its number is -1."""
+
+    def _slots(self, keys: np.ndarray) -> np.ndarray:
+        return ((keys * np.uint64(0x9E3779B97F4A7C15)) >> self._shift).astype(np.int64)
+
+    def get(self, keys: np.ndarray) -> np.ndarray:
+        """The number of each key, -1 where absent."""
+        out = np.full(len(keys), -1, dtype=np.int64)
+        todo = np.arange(len(keys))
+        slot = self._slots(keys)
+        mask = len(self._keys) - 1
+        while len(todo):
+            number = self._values[slot]
+            hit = (self._keys[slot] == keys[todo]) & (number >= 0)
+            out[todo[hit]] = number[hit]
+            more = ~hit & (number >= 0)  # an empty slot ends the probe: absent
+            todo, slot = todo[more], (slot[more] + 1) & mask
+        return out
+
+    def add(self, keys: np.ndarray) -> np.ndarray:
+        """Numbers for keys; absent ones get the next numbers (in the order of their values)."""
+        numbers = self.get(keys)
+        new = np.flatnonzero(numbers < 0)
+        if not len(new):
+            return numbers
+        fresh, _ = _distinct_counts(np.sort(keys[new]))
+        number = self.size + np.arange(len(fresh))
+        if 2 * (self.size + len(fresh)) > len(self._keys):
+            self._grow(2 * (self.size + len(fresh)))
+        self._put(fresh, number)
+        self.size += len(fresh)
+        numbers[new] = number[np.searchsorted(fresh, keys[new])]
+        return numbers
+
+    def _put(self, keys: np.ndarray, numbers: np.ndarray) -> None:
+        """Place distinct keys that are not in the table."""
+        slot = self._slots(keys)
+        mask = len(self._keys) - 1
+        while len(keys):
+            free = self._values[slot] < 0
+            # several keys may aim at one free slot: all write, one stays, and it is read back
+            self._keys[slot[free]] = keys[free]
+            won = free & (self._keys[slot] == keys)
+            self._values[slot[won]] = numbers[won]
+            # the others' slots are taken now: they probe on
+            keys, numbers, slot = keys[~won], numbers[~won], (slot[~won] + 1) & mask
+
+    def _grow(self, need: int) -> None:
+        capacity = len(self._keys)
+        while capacity < need:
+            capacity *= 2
+        used = self._values >= 0
+        keys, values = self._keys[used], self._values[used]
+        self._keys = np.zeros(capacity, dtype=np.uint64)
+        self._values = np.full(capacity, -1, dtype=np.int64)
+        self._shift = np.uint64(64 - (capacity.bit_length() - 1))
+        self._put(keys, values)
+
+
+def index_batch(self: EventGrouper, rows: list[int], keys: np.ndarray, vals: np.ndarray, sizes: np.ndarray,
+            events: list[str]) -> None:
+    """Index the batch's posts ``rows`` (in the order they were indexed): their values, and a place in
+    each of their LSH buckets while it holds fewer than MAX_BUCKET posts (a crowded bucket is a common
+    phrase, not a story: enough members already stand for it)."""
+    first = len(self._idx_event)
+    need = first + len(rows)
+    if need > len(self._vals):
+        grow = max(need, 2 * len(self._vals))
+        self._vals = np.concatenate([self._vals, np.zeros((grow - len(self._vals), PERMS), dtype=np.uint16)])
+        self._sizes = np.concatenate([self._sizes, np.zeros(grow - len(self._sizes), dtype=np.int64)])
+    self._vals[first:need] = vals[rows]
+    self._sizes[first:need] = sizes[rows]
+    self._idx_event.extend(events)
+    bucket = numpy_table(self._buckets).add(keys[rows].ravel())
+    if self._buckets.size > len(self._fill):
+        grow = max(self._buckets.size, 2 * len(self._fill))
+        more = np.full((grow - len(self._slots), MAX_BUCKET), -1, dtype=np.int32)
+        self._slots = np.concatenate([self._slots, more])
+        self._fill = np.concatenate([self._fill, np.zeros(grow - len(self._fill), dtype=np.int32)])
+    # bucket and member packed in one integer: one sort puts each bucket's new members in the order
+    # they were indexed
+    placed = np.sort(bucket << 32 | np.repeat(np.arange(first, need, dtype=np.int64), BANDS))
+    bucket, member = placed >> 32, (placed & 0xFFFFFFFF).astype(np.int32)
+    place = self._fill[bucket] + _rank_in_runs(bucket)
+    keep = place < MAX_BUCKET
+    self._slots[bucket[keep], place[keep]] = member[keep]
+    np.maximum.at(self._fill, bucket[keep], place[keep].astype(np.int32) + 1)
+
+
+def numpy_table(table: _KeyTable) -> KeyTable:
+    """The same table (the same arrays and size: what one changes, the other sees) with the numpy methods."""
+    view = KeyTable.__new__(KeyTable)
+    view.__dict__ = table.__dict__
+    return view

@@ -5,7 +5,14 @@ here with what to run, not later with a slower fallback that would hide the miss
 from __future__ import annotations
 
 try:
-    from analysis._event_kernel import batch_candidates, indexed_candidates, minhash_many, normalised_text
+    from analysis._event_kernel import (
+        batch_candidates,
+        index_members,
+        indexed_candidates,
+        minhash_many,
+        normalised_text,
+        table_put,
+    )
     from analysis._match_kernel import Automaton, join_cjk_spaces
 except ImportError as exc:
     raise ImportError(
@@ -13,4 +20,13 @@ except ImportError as exc:
         "(或 .venv/bin/pip install -e .)以编译它们"
     ) from exc
 
-__all__ = ["Automaton", "batch_candidates", "indexed_candidates", "join_cjk_spaces", "minhash_many", "normalised_text"]
+__all__ = [
+    "Automaton",
+    "batch_candidates",
+    "index_members",
+    "indexed_candidates",
+    "join_cjk_spaces",
+    "minhash_many",
+    "normalised_text",
+    "table_put",
+]

@@ -4,6 +4,7 @@ and event ids depend on them); the same candidates from the posts indexed before
 
 from __future__ import annotations
 
+import copy
 import csv
 import random
 
@@ -96,13 +97,28 @@ def test_rejects_what_is_not_text() -> None:
         minhash_many(["ok", b"bytes"])  # type: ignore[list-item]
 
 
+def assert_same_index(a: EventGrouper, b: EventGrouper) -> None:
+    """The same indexed posts and LSH buckets (bucket numbers, members, fill); the tables' layouts may differ
+    (the kernel makes room before a batch, the reference as it goes)."""
+    n, size = len(a._idx_event), a._buckets.size
+    assert a._idx_event == b._idx_event and size == b._buckets.size
+    assert (a._vals[:n] == b._vals[:n]).all() and (a._sizes[:n] == b._sizes[:n]).all()
+    used = a._buckets._values >= 0
+    keys, numbers = a._buckets._keys[used], a._buckets._values[used]
+    assert sorted(numbers.tolist()) == list(range(size))
+    assert (reference.numpy_table(b._buckets).get(keys) == numbers).all()
+    assert (a._slots[:size] == b._slots[:size]).all() and (a._fill[:size] == b._fill[:size]).all()
+
+
 def check_searches(monkeypatch: pytest.MonkeyPatch, batches: list[list[Post]]) -> tuple[int, int, int]:
     """Group the batches with the kernels, checking at every batch that the numpy reference finds the same
-    candidates in the same order (indexed posts, the batch's own earlier posts) and the same full buckets;
+    candidates in the same order (indexed posts, the batch's own earlier posts) and the same full buckets,
+    and indexes the batch's posts into the same buckets;
     returns (accepted indexed, accepted in-batch, full band keys). Both of the reference's orders occur: by
     number when no post of the batch has more than MAX_VERIFY candidates (single posts mostly), ranked by
     shared bands otherwise (crowded buckets)."""
     indexed, in_batch = EventGrouper._indexed_candidates, EventGrouper._batch_candidates
+    index = EventGrouper._index_batch
     seen = [0, 0, 0]
 
     def both_indexed(self: EventGrouper, rows: np.ndarray, keys: np.ndarray, vals: np.ndarray, sizes: np.ndarray,
@@ -122,8 +138,16 @@ def check_searches(monkeypatch: pytest.MonkeyPatch, batches: list[list[Post]]) -
         seen[1] += sum(map(len, got))
         return got
 
+    def both_index(self: EventGrouper, rows: list[int], keys: np.ndarray, vals: np.ndarray, sizes: np.ndarray,
+                   events: list[str]) -> None:
+        other = copy.deepcopy(self)
+        index(self, rows, keys, vals, sizes, events)
+        reference.index_batch(other, rows, keys, vals, sizes, events)
+        assert_same_index(self, other)
+
     monkeypatch.setattr(EventGrouper, "_indexed_candidates", both_indexed)
     monkeypatch.setattr(EventGrouper, "_batch_candidates", both_in_batch)
+    monkeypatch.setattr(EventGrouper, "_index_batch", both_index)
     grouper = EventGrouper()
     for batch in batches:
         grouper.assign_many(batch)
