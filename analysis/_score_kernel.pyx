@@ -28,7 +28,7 @@ from cpython.dict cimport PyDict_GetItem
 from cpython.object cimport PyObject
 from libc.math cimport fabs, floor, isfinite, rint, sqrt
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc, qsort
+from libc.stdlib cimport calloc, free, malloc, qsort
 from libc.string cimport memset
 
 cdef extern from "Python.h":
@@ -46,6 +46,9 @@ cdef uint64_t MULT = 0x9E3779B97F4A7C15
 cdef enum:
     MAX_ORDER = 8  # n-gram orders the kernel supports (the shipped features stop at 3)
     LANES = 8  # a table row's sums part: one cache line of doubles (1 + the outputs, padded)
+    SHORT = 4  # tokens up to this long are memoised in C (most words are; longer ones in the dict)
+    KNOWN_FIRST = 1 << 15  # the C memo's first and largest number of slots (32 bytes each)
+    KNOWN_MOST = 1 << 20
     BITS = 21  # code points fit in 21 bits: three of them pack into one int64 key
     ALPHA = 1
     STOP = 2
@@ -78,10 +81,18 @@ cdef struct Group:
     uint64_t slot  # where the group table holds it
 
 
+cdef struct Known:
+    uint64_t h  # the token's hash (never 0: 0 marks an empty slot)
+    int32_t row
+    int32_t length
+    Py_UCS4 cp[SHORT]
+
+
 cdef struct Scratch:
     uint32_t *norm  # a text's normalised code points
     double *sums  # per order: the text's sum of table rows
     double *shares  # a text's entries' shares
+    int32_t *cands  # the candidates among them
     Group *groups
     int32_t *slots  # open addressing: key → group (-1 empty)
     uint64_t cap_mask
@@ -122,6 +133,9 @@ cdef class ScoreKernel:
     cdef int32_t zero, n_char
     cdef dict lookup
     cdef object new_word
+    cdef Known *known  # raw token → row for short tokens: one probe of one cache line, no string compare
+    cdef uint64_t known_mask
+    cdef Py_ssize_t known_used
     cdef const uint8_t[::1] classes
     cdef const int64_t[::1] stop_keys
     cdef list words
@@ -176,6 +190,100 @@ cdef class ScoreKernel:
         self.word_keys = keys
         self.share = share
         self.py_round = round
+        self.known = <Known *>calloc(KNOWN_FIRST, sizeof(Known))
+        if self.known == NULL:
+            raise MemoryError()
+        self.known_mask = KNOWN_FIRST - 1
+        self.known_used = 0
+
+    def __dealloc__(self):
+        free(self.known)
+
+    # --- the token memo -------------------------------------------------------------------------------------
+    # The dict (``lookup``) costs ~25 ns a token: a fresh token's hash, then a probe of its index, its entry,
+    # the key and the key's characters, each likely a cache miss in a memo of 10⁵ words. Short tokens are
+    # looked up here first: a cheap hash of the code points and one 32-byte slot holding them. The memo
+    # only caches a function of the token (the model's row for it), so emptying it when full loses nothing.
+    cdef inline int32_t known_row(self, object tok) noexcept:
+        """The row of a short token memoised in C, or -1."""
+        cdef Py_ssize_t length = PyUnicode_GET_LENGTH(tok), j
+        if length == 0 or length > SHORT:
+            return -1
+        cdef int kind = PyUnicode_KIND(tok)
+        cdef void *data = PyUnicode_DATA(tok)
+        cdef Py_UCS4 cp[SHORT]
+        cdef uint64_t h = <uint64_t>length
+        for j in range(length):
+            cp[j] = PyUnicode_READ(kind, data, j)
+            h = (h ^ <uint64_t>cp[j]) * MULT
+        h = mix(h) | 1
+        cdef uint64_t slot = h & self.known_mask
+        cdef Known *k
+        while True:
+            k = &self.known[slot]
+            if k.h == 0:
+                return -1
+            if k.h == h and k.length == length:
+                for j in range(length):
+                    if k.cp[j] != cp[j]:
+                        break
+                else:
+                    return k.row
+            slot = (slot + 1) & self.known_mask
+
+    cdef int remember(self, object tok, int32_t row) except -1:
+        """Memoise a short token's row (after the dict's answer; a no-op for other tokens)."""
+        cdef Py_ssize_t length = PyUnicode_GET_LENGTH(tok), j
+        if length == 0 or length > SHORT:
+            return 0
+        if 2 * (self.known_used + 1) > <Py_ssize_t>(self.known_mask + 1):
+            self.grow()
+        cdef int kind = PyUnicode_KIND(tok)
+        cdef void *data = PyUnicode_DATA(tok)
+        cdef Py_UCS4 cp[SHORT]
+        cdef uint64_t h = <uint64_t>length
+        for j in range(length):
+            cp[j] = PyUnicode_READ(kind, data, j)
+            h = (h ^ <uint64_t>cp[j]) * MULT
+        h = mix(h) | 1
+        cdef uint64_t slot = h & self.known_mask
+        while self.known[slot].h != 0:
+            if self.known[slot].h == h and self.known[slot].length == length:
+                for j in range(length):
+                    if self.known[slot].cp[j] != cp[j]:
+                        break
+                else:
+                    return 0  # there already
+            slot = (slot + 1) & self.known_mask
+        self.known[slot].h = h
+        self.known[slot].row = row
+        self.known[slot].length = <int32_t>length
+        for j in range(length):
+            self.known[slot].cp[j] = cp[j]
+        self.known_used += 1
+        return 0
+
+    cdef int grow(self) except -1:
+        """Twice the slots, or (at the largest size) an empty memo."""
+        cdef uint64_t cap = self.known_mask + 1, new_cap = cap * 2, j, slot
+        cdef Known *old = self.known
+        if new_cap > KNOWN_MOST:
+            memset(self.known, 0, cap * sizeof(Known))
+            self.known_used = 0
+            return 0
+        cdef Known *new = <Known *>calloc(new_cap, sizeof(Known))
+        if new == NULL:
+            raise MemoryError()
+        for j in range(cap):
+            if old[j].h != 0:
+                slot = old[j].h & (new_cap - 1)
+                while new[slot].h != 0:
+                    slot = (slot + 1) & (new_cap - 1)
+                new[slot] = old[j]
+        self.known = new
+        self.known_mask = new_cap - 1
+        free(old)
+        return 0
 
     # --- scratch space, per call (a new word's callback runs Python code: another thread may enter) -------
     cdef int scratch(self, Scratch *s, Py_ssize_t longest_text, Py_ssize_t longest_entries) except -1:
@@ -187,8 +295,10 @@ cdef class ScoreKernel:
         s.sums = <double *>malloc(self.char_n * LANES * sizeof(double))
         s.shares = <double *>malloc((longest_entries + 1) * sizeof(double))
         s.groups = <Group *>malloc((longest_entries + 1) * sizeof(Group))
+        s.cands = <int32_t *>malloc((longest_entries + 1) * sizeof(int32_t))
         s.slots = <int32_t *>malloc(cap * sizeof(int32_t))
-        if s.norm == NULL or s.sums == NULL or s.shares == NULL or s.groups == NULL or s.slots == NULL:
+        if (s.norm == NULL or s.sums == NULL or s.shares == NULL or s.groups == NULL or s.slots == NULL
+                or s.cands == NULL):
             release(s)
             raise MemoryError()
         memset(s.slots, 0xFF, cap * sizeof(int32_t))  # -1: empty
@@ -256,11 +366,16 @@ cdef class ScoreKernel:
                 toks = <list>token_lists[i]
                 j = word_ptr[i]
                 for tok in toks:
-                    hit = PyDict_GetItem(lookup, tok)
-                    if hit == NULL:
-                        row = self.new_word(tok)
-                    else:
-                        row = <int32_t><object>hit
+                    if type(tok) is not str:
+                        raise TypeError(f"token {tok!r} of text {i} is not str")
+                    row = self.known_row(tok)
+                    if row < 0:
+                        hit = PyDict_GetItem(lookup, tok)
+                        if hit == NULL:
+                            row = self.new_word(tok)
+                        else:
+                            row = <int32_t><object>hit
+                        self.remember(tok, row)
                     word_ids[j] = row
                     prefetch(&table[row, 0])
                     j += 1
@@ -284,7 +399,6 @@ cdef class ScoreKernel:
                         h = h * MULT + s.norm[p + k]
                         row = <int32_t>(mix(h ^ self.salts[k]) & mask)
                         ids[k, starts[i] + p] = row
-                        prefetch(&table[row, 0])
                 # then the sums: per order, in position order from 0.0 (the reference's CSR product)
                 a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
                 for j in range(word_ptr[i], word_ptr[i + 1]):
@@ -398,13 +512,14 @@ cdef class ScoreKernel:
         cdef const double[:, ::1] table = self.table
         cdef int char_n = self.char_n, col_at = self.pull_at + <int>wh, order, kind
         cdef int32_t zero = self.zero, n_char = self.n_char, row
-        cdef Py_ssize_t m = 0, k, p, j, n_entries, n_chars = char_n * length, n_groups = 0, g
+        cdef Py_ssize_t m = 0, k, p, j, n_entries, n_chars = char_n * length, n_groups = 0, g, n_cands, c
         cdef double share, best = 0.0, floor_
         cdef bint nan = False
         cdef int64_t key
         cdef uint64_t slot
         cdef void *data
         cdef object lowered = None
+        cdef Group held
         # every entry's share, and the strongest (0 at least: the reference's separator entry)
         for k in range(char_n):
             for p in range(length):
@@ -428,13 +543,17 @@ cdef class ScoreKernel:
         n_entries = m
         if nan or best <= 0.0:
             return terms
-        floor_ = best * self.share
+        floor_ = best * self.share  # > 0: a share at or above it is positive (and none is NaN)
         kind = PyUnicode_KIND(text)
         data = PyUnicode_DATA(text)
+        # the candidates' indices, without a branch per entry (a few percent are: the branch mispredicted)
+        n_cands = 0
         for m in range(n_entries):
+            s.cands[n_cands] = <int32_t>m
+            n_cands += s.shares[m] >= floor_
+        for c in range(n_cands):
+            m = s.cands[c]
             share = s.shares[m]
-            if not (share > 0.0 and share >= floor_):
-                continue
             if m < n_chars:
                 order = <int>(m // length) + 1
                 p = m % length
@@ -468,7 +587,16 @@ cdef class ScoreKernel:
                 n_groups += 1
         for g in range(n_groups):  # empty the slots this text used
             s.slots[s.groups[g].slot] = -1
-        qsort(s.groups, n_groups, sizeof(Group), by_rank)
+        if n_groups <= 24:  # the usual handful: insertion sort (glibc's qsort allocates and merges)
+            for g in range(1, n_groups):
+                held = s.groups[g]
+                j = g
+                while j > 0 and by_rank(&held, &s.groups[j - 1]) < 0:
+                    s.groups[j] = s.groups[j - 1]
+                    j -= 1
+                s.groups[j] = held
+        else:
+            qsort(s.groups, n_groups, sizeof(Group), by_rank)
         for g in range(min(n_groups, top)):
             if s.groups[g].order:
                 term = PyUnicode_Substring(text, s.groups[g].pos, s.groups[g].pos + s.groups[g].order)
@@ -524,7 +652,8 @@ cdef void release(Scratch *s) noexcept:
     free(s.shares)
     free(s.groups)
     free(s.slots)
-    s.norm, s.sums, s.shares, s.groups, s.slots = NULL, NULL, NULL, NULL, NULL
+    free(s.cands)
+    s.norm, s.sums, s.shares, s.groups, s.slots, s.cands = NULL, NULL, NULL, NULL, NULL, NULL
 
 
 def pack_str(str term):
