@@ -39,16 +39,13 @@ cdef extern from "Python.h":
     bint Py_UNICODE_ISALPHA(Py_UCS4 ch) nogil
     object PyUnicode_Substring(object s, Py_ssize_t start, Py_ssize_t end)
 
-cdef extern from *:
-    void prefetch "__builtin_prefetch"(const void *addr) nogil
-
 cdef uint64_t MULT = 0x9E3779B97F4A7C15
 cdef enum:
     MAX_ORDER = 8  # n-gram orders the kernel supports (the shipped features stop at 3)
     LANES = 8  # a table row's sums part: one cache line of doubles (1 + the outputs, padded)
     SHORT = 4  # tokens up to this long are memoised in C (most words are; longer ones in the dict)
-    KNOWN_FIRST = 1 << 15  # the C memo's first and largest number of slots (32 bytes each)
-    KNOWN_MOST = 1 << 20
+    KNOWN_FIRST = 1 << 12  # the C memo's first and largest number of slots (32 bytes each)
+    KNOWN_MOST = 1 << 18  # 8 MB: emptied past 131,072 distinct short tokens
     BITS = 21  # code points fit in 21 bits: three of them pack into one int64 key
     ALPHA = 1
     STOP = 2
@@ -377,7 +374,6 @@ cdef class ScoreKernel:
                             row = <int32_t><object>hit
                         self.remember(tok, row)
                     word_ids[j] = row
-                    prefetch(&table[row, 0])
                     j += 1
                 # char n-grams
                 text = texts[i]
