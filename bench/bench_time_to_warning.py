@@ -150,6 +150,8 @@ class MemorySampler(threading.Thread):
             return "scrapy crawl " + cmd.split("crawl", 1)[1].split()[0]
         if "yuqing.service_analysis" in cmd:
             return "analysis child"
+        if "yuqing.serve_main" in cmd:  # `--migrate`: a new database's schema, once at start
+            return "schema migration child"
         if "run-driver" in cmd:
             return "playwright driver (node)"
         if "chrom" in p.name().lower() or "chrom" in cmd.lower():
