@@ -1,11 +1,11 @@
 """How much memory the service lets its child processes hold at once.
 
-The service itself stays small (scheduler, web UI, database; about 100 MB): the heavy parts are children —
-a `scrapy crawl` (about 120 MB), the same with its Playwright driver and Chromium (about 440 MB), each
-started for one crawl, and the analysis worker with the loaded model (about 300 MB, resident, but stopped
-while a Chromium crawl runs; yuqing.service_analysis). Summed, they would exceed the 500 MB the service may
-take on a small county server with one Chromium (issue 7), so each child first takes its share of a
-budget and waits while the others hold it.
+The service itself stays small (scheduler, web UI, database; about 70 MB, see yuqing.serve_main): the heavy
+parts are children — a `scrapy crawl` (about 90-100 MB), the same with its Playwright driver and Chromium
+(about 390 MB), each started for one crawl, and the analysis worker with the loaded model (about 300 MB,
+resident, but stopped while a Chromium crawl runs; yuqing.service_analysis). Summed, they would exceed the
+500 MB the service may take on a small county server with one Chromium (issue 7), so each child first takes
+its share of a budget and waits while the others hold it.
 
 The shares are measured peaks (PSS, bench/bench_time_to_warning.py and bench/bench_crawl.py, see
 docs/deployment.md), not limits enforced on the processes. A child larger than the whole budget still
@@ -21,7 +21,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-# Megabytes of PSS (measured peaks, rarely simultaneous). The service process itself (about 100 MB) is
+# Megabytes of PSS (measured peaks, rarely simultaneous). The service process itself (about 70 MB) is
 # outside the budget. Lower CHILDREN_MB below ANALYSIS_MB + CRAWL_MB and static crawls would wait for a
 # Chromium crawl to send the worker away.
 CHILDREN_MB = 410
