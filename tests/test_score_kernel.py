@@ -141,3 +141,15 @@ def test_without_the_compiled_kernel_the_classifier_refuses(monkeypatch: pytest.
         Classifier.load()
     with pytest.raises(scoring.KernelMissing, match="make install"):
         load_classifier(None)
+
+
+def test_token_memo_past_its_largest_size(clf: Classifier) -> None:
+    """The C memo of short tokens grows, then empties itself when full (it only caches a function of the
+    token): the rows stay right throughout, vocabulary words and new tokens alike."""
+    words = [w for w in clf.features.words if 1 <= len(w) <= 4][:3000]
+    fresh = [chr(0x4E00 + i // 160) + chr(0x4E00 + i % 160) + "乙丙" for i in range(140_000)]  # unseen
+    per_text = 2000
+    tokens = [(fresh[i : i + per_text] + words)[::-1] for i in range(0, len(fresh), per_text)]
+    texts = ["学校" for _ in tokens]
+    assert_same(clf, texts, tokens, 8)
+    assert_same(clf, texts, tokens, 8)  # again, from the refilled memo
