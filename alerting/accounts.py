@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -40,8 +41,16 @@ DEMO_PASSWORDS: dict[Role, str] = {
 }
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified when the user does not exist, so that a wrong user name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified when the user does not exist, so that a wrong user name costs as long as a wrong password.
+
+    Made on first use, not at import: a hash takes argon2's 64 MB of memory for a moment, and every process
+    that imports this module (the service, its analysis worker, one-shot commands) paid it on start.
+    """
+    return _hasher.hash("not-a-real-password")
 
 
 @dataclass(frozen=True)
@@ -152,7 +161,7 @@ def authenticate(session: Session, username: str, password: str) -> UserRow | No
     row = session.get(UserRow, username)
     if row is None or not row.active:
         try:
-            _hasher.verify(_DUMMY_HASH, password)
+            _hasher.verify(_dummy_hash(), password)
         except VerificationError:
             pass
         return None

@@ -141,3 +141,20 @@ def test_second_service_on_the_same_data_folder_is_refused(config_dir: Path) -> 
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert f"监测服务已在运行(进程 {os.getpid()})" in done.stderr
+
+
+def test_importing_accounts_does_not_take_argon2s_memory() -> None:
+    """The web UI and the analysis worker import alerting.accounts; an argon2 hash made at import took its
+    64 MB for a moment in both (the worker's first request peaked 60 MB above its steady size)."""
+    script = textwrap.dedent("""
+        import resource
+        import alerting.accounts as accounts
+        after_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        accounts._dummy_hash()  # what the first login of an unknown user name makes
+        after_hash = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(after_import, after_hash)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          check=True)
+    after_import, after_hash = (int(v) for v in done.stdout.split())
+    assert after_hash - after_import > 40 * 1024  # KiB: the hash's memory came after the import, not with it
