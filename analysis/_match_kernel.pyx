@@ -13,6 +13,7 @@ import numpy as np
 
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcpy
 
 cdef extern from "Python.h":
     int PyUnicode_KIND(object o)
@@ -33,6 +34,40 @@ cdef struct Hit:
     int32_t pattern
 
 
+cdef struct Hits:
+    # one call's hits: on the stack while few (most texts), else on the heap (no state shared between calls,
+    # so concurrent scans with one automaton stay correct)
+    Hit *data
+    Py_ssize_t cap
+    Hit local[32]
+
+
+cdef inline void hits_init(Hits *h) noexcept nogil:
+    h.data = h.local
+    h.cap = 32
+
+
+cdef inline void hits_free(Hits *h) noexcept nogil:
+    if h.data != h.local:
+        free(h.data)
+    h.data = h.local
+
+
+cdef int hits_grow(Hits *h) except -1:
+    cdef Hit *bigger
+    if h.data == h.local:
+        bigger = <Hit *>malloc(2 * h.cap * sizeof(Hit))
+        if bigger != NULL:
+            memcpy(bigger, h.local, h.cap * sizeof(Hit))
+    else:
+        bigger = <Hit *>realloc(h.data, 2 * h.cap * sizeof(Hit))
+    if bigger == NULL:
+        raise MemoryError()
+    h.data = bigger
+    h.cap *= 2
+    return 0
+
+
 cdef class Automaton:
     """Aho-Corasick over ``patterns`` (non-empty strings; duplicates keep their first index)."""
     cdef uint64_t[::1] _keys  # (state << 21 | code point) of each trie edge; NO_KEY where a slot is free
@@ -45,8 +80,6 @@ cdef class Automaton:
     cdef int32_t[::1] _length  # of each pattern, in code points
     cdef unsigned char[::1] _used  # a bit per BMP code point that occurs in some pattern: any other resets
     cdef readonly int count
-    cdef Hit *_hits
-    cdef Py_ssize_t _hit_cap
 
     def __init__(self, patterns):
         patterns = list(patterns)
@@ -109,13 +142,6 @@ cdef class Automaton:
         self._used = used
         self._length = np.array([len(p) for p in patterns] or [0], dtype=np.int32)
 
-    def __cinit__(self):
-        self._hits = NULL
-        self._hit_cap = 0
-
-    def __dealloc__(self):
-        free(self._hits)
-
     cdef inline int32_t _step(self, int32_t state, Py_UCS4 c) noexcept nogil:
         cdef uint64_t key, slot, k
         cdef uint32_t u = <uint32_t>c
@@ -168,60 +194,67 @@ cdef class Automaton:
         finally:
             free(bits)
 
-    cdef Py_ssize_t _leftmost_longest(self, str text) except -1:
-        """The spans of ``spans`` into self._hits; returns their number."""
+    cdef Py_ssize_t _leftmost_longest(self, str text, Hits *hits) except -1:
+        """The spans of ``spans`` into ``hits``; returns their number."""
         cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, count = 0, j, kept = 0, last_end = 0
         cdef int kind = PyUnicode_KIND(text)
         cdef void *data = PyUnicode_DATA(text)
         cdef int32_t state = 0, o, p
         cdef Hit hit
-        cdef void *grown
         for i in range(n):
             state = self._step(state, PyUnicode_READ(kind, data, i))
             for o in range(self._out_start[state], self._out_start[state + 1]):
-                if count == self._hit_cap:
-                    grown = realloc(self._hits, (2 * self._hit_cap + 16) * sizeof(Hit))
-                    if grown == NULL:
-                        raise MemoryError()
-                    self._hits = <Hit *>grown
-                    self._hit_cap = 2 * self._hit_cap + 16
+                if count == hits.cap:
+                    hits_grow(hits)
                 p = self._out[o]
-                self._hits[count].start = i + 1 - self._length[p]
-                self._hits[count].end = i + 1
-                self._hits[count].pattern = p
+                hits.data[count].start = i + 1 - self._length[p]
+                hits.data[count].end = i + 1
+                hits.data[count].pattern = p
                 count += 1
         # hits come by end; order them by start, longest first (few per text: insertion sort)
         for i in range(1, count):
-            hit = self._hits[i]
+            hit = hits.data[i]
             j = i - 1
-            while j >= 0 and (self._hits[j].start > hit.start
-                              or (self._hits[j].start == hit.start and self._hits[j].end < hit.end)):
-                self._hits[j + 1] = self._hits[j]
+            while j >= 0 and (hits.data[j].start > hit.start
+                              or (hits.data[j].start == hit.start and hits.data[j].end < hit.end)):
+                hits.data[j + 1] = hits.data[j]
                 j -= 1
-            self._hits[j + 1] = hit
+            hits.data[j + 1] = hit
         for i in range(count):  # then leftmost first, skipping what overlaps a kept one
-            if self._hits[i].start >= last_end:
-                self._hits[kept] = self._hits[i]
-                last_end = self._hits[i].end
+            if hits.data[i].start >= last_end:
+                hits.data[kept] = hits.data[i]
+                last_end = hits.data[i].end
                 kept += 1
         return kept
 
     def spans(self, str text):
         """What ``re.finditer`` of the patterns as one alternation, longest first, finds: non-overlapping
         (start, end, pattern index), leftmost first and at each start the longest pattern."""
-        cdef Py_ssize_t count = self._leftmost_longest(text), i
-        return [(self._hits[i].start, self._hits[i].end, self._hits[i].pattern) for i in range(count)]
+        cdef Hits hits
+        cdef Py_ssize_t count, i
+        hits_init(&hits)
+        try:
+            count = self._leftmost_longest(text, &hits)
+            return [(hits.data[i].start, hits.data[i].end, hits.data[i].pattern) for i in range(count)]
+        finally:
+            hits_free(&hits)
 
     def total(self, str text, const int64_t[::1] weights):
         """The sum of ``weights[pattern]`` over ``spans(text)`` (what a findall and a dict lookup per
         match summed, without a Python object per match)."""
-        cdef Py_ssize_t count = self._leftmost_longest(text), i
+        cdef Hits hits
+        cdef Py_ssize_t count, i
         cdef int64_t net = 0
         if weights.shape[0] < self.count:
             raise ValueError("one weight per pattern")
-        for i in range(count):
-            net += weights[self._hits[i].pattern]
-        return net
+        hits_init(&hits)
+        try:
+            count = self._leftmost_longest(text, &hits)
+            for i in range(count):
+                net += weights[hits.data[i].pattern]
+            return net
+        finally:
+            hits_free(&hits)
 
 
 cdef inline bint cjk(Py_UCS4 c) noexcept nogil:

@@ -119,6 +119,7 @@ def test_total_sums_the_weights_of_the_regex_matches(demo_corpus: DemoCorpus) ->
         net = sum(polarity[t] for t in regex.findall(text))
         assert lexicon.sentiment(text) == math.tanh(net / 3.0), text
     automaton = Automaton(["a", "ab", "b"])
+    assert automaton.total("ab" * 100 + "b" * 50, np.array([1, 10, 100], dtype=np.int64)) == 6000  # > 32 hits
     assert automaton.total("abab b", np.array([1, 10, 100], dtype=np.int64)) == 120
     with pytest.raises(ValueError):
         automaton.total("ab", np.array([1], dtype=np.int64))
