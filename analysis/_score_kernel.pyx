@@ -363,7 +363,7 @@ cdef class ScoreKernel:
                 toks = <list>token_lists[i]
                 j = word_ptr[i]
                 for tok in toks:
-                    if type(tok) is not str:
+                    if not isinstance(tok, str):
                         raise TypeError(f"token {tok!r} of text {i} is not str")
                     row = self.known_row(tok)
                     if row < 0:
