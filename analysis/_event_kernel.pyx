@@ -199,7 +199,7 @@ def minhash_many(list texts, const uint32_t[::1] table):
         raise ValueError("normalisation table must cover the BMP")
     for i in range(n):
         text = texts[i]
-        if type(text) is not str:
+        if not isinstance(text, str):
             raise TypeError(f"text {i} is {type(text).__name__}, not str")
         length = normalised(text, buf, table)
         lengths_[i] = length

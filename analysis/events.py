@@ -35,7 +35,9 @@ still read, and compared with every post at a bar that rises with their number, 
 against 1,000 such events and 1 time in 3 against 100,000. They age out of the 30-day window.
 Posts indexed in this process are compared on 16 bits of each of their 128 values (of a mix of the full
 value; values that differ agree once in 65,536). A batch's candidates are searched for all its posts at
-once with numpy before one pass assigns them in order (see EventGrouper).
+once before one pass assigns them in order (see EventGrouper). MinHash, the searches of indexed posts and of
+the batch's own, and the indexing of its posts are compiled (analysis/_event_kernel.pyx, through
+analysis/kernels.py); the numpy code they replaced is analysis/events_reference.py, which the tests pin them to.
 """
 
 from __future__ import annotations
