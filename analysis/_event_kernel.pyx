@@ -260,12 +260,16 @@ cdef Py_ssize_t verify(Cand *cands, Py_ssize_t count, bint ranked, Py_ssize_t li
         cands[t + 1] = tmp
     if count > limit:
         count = limit
+    cdef const uint16_t *row
+    cdef int32_t agree
     k = 0
     for c in range(count):
         tmp = cands[c]
-        tmp.agree = 0
-        for s in range(perms):
-            tmp.agree += theirs[tmp.member, s] == mine[s]
+        row = &theirs[tmp.member, 0]
+        agree = 0
+        for s in range(perms):  # a plain loop over two rows: the compiler vectorises it
+            agree += row[s] == mine[s]
+        tmp.agree = agree
         if accepted(tmp.agree, my_size, their_sizes[tmp.member], threshold, loose, contained):
             tmp.order = <int32_t>c
             t = k - 1  # positions below k hold accepted ones; c >= k, so nothing unread is overwritten
@@ -277,13 +281,15 @@ cdef Py_ssize_t verify(Cand *cands, Py_ssize_t count, bint ranked, Py_ssize_t li
     return k
 
 
-cdef inline Py_ssize_t add_candidate(Cand *cands, Py_ssize_t count, int32_t member, int32_t found) noexcept nogil:
-    """Count one LSH hit of ``member``: one more shared band, or a new candidate. Returns the new count."""
-    cdef Py_ssize_t c
-    for c in range(count):
-        if cands[c].member == member:
-            cands[c].bands += 1
-            return count
+cdef inline Py_ssize_t add_candidate(Cand *cands, Py_ssize_t count, int32_t member, int32_t found, int32_t *stamp,
+                                     int32_t *where, int32_t epoch) noexcept nogil:
+    """Count one LSH hit of ``member``: one more shared band, or a new candidate (``stamp[member] == epoch``
+    marks the members already among this post's candidates, ``where`` their place). Returns the new count."""
+    if stamp[member] == epoch:
+        cands[where[member]].bands += 1
+        return count
+    stamp[member] = epoch
+    where[member] = <int32_t>count
     cands[count].member = member
     cands[count].bands = 1
     cands[count].found = found
@@ -325,9 +331,13 @@ def indexed_candidates(const uint64_t[:, ::1] keys, const Py_ssize_t[::1] rows, 
     cdef Py_ssize_t per_post = bands * width
     cdef Cand *cands = <Cand *>malloc(max(1, nrows * per_post) * sizeof(Cand))
     cdef Py_ssize_t *counts = <Py_ssize_t *>malloc(max(1, nrows) * sizeof(Py_ssize_t))
-    if cands == NULL or counts == NULL:
+    cdef int32_t *stamp = <int32_t *>calloc(max(1, idx_vals.shape[0]), sizeof(int32_t))
+    cdef int32_t *where = <int32_t *>malloc(max(1, idx_vals.shape[0]) * sizeof(int32_t))
+    if cands == NULL or counts == NULL or stamp == NULL or where == NULL:
         free(cands)
         free(counts)
+        free(stamp)
+        free(where)
         raise MemoryError()
     try:
         with nogil:
@@ -349,7 +359,8 @@ def indexed_candidates(const uint64_t[:, ::1] keys, const Py_ssize_t[::1] rows, 
                     for s in range(width):
                         member = slots[bucket, s]
                         if member >= 0:
-                            count = add_candidate(cands + start, count, member, <int32_t>(b * width + s))
+                            count = add_candidate(cands + start, count, member, <int32_t>(b * width + s), stamp,
+                                                  where, <int32_t>(r + 1))
                 counts[r] = count
                 if count > limit:
                     ranked = True
@@ -360,6 +371,8 @@ def indexed_candidates(const uint64_t[:, ::1] keys, const Py_ssize_t[::1] rows, 
     finally:
         free(cands)
         free(counts)
+        free(stamp)
+        free(where)
 
 
 def batch_candidates(const uint64_t[::1] packed, int bits, const Py_ssize_t[::1] who, Py_ssize_t bucket_size,
@@ -372,18 +385,33 @@ def batch_candidates(const uint64_t[::1] packed, int bits, const Py_ssize_t[::1]
     numpy version did (by number, or by shared bands then number; see ``verify``). Returns per post of the
     batch its accepted earlier posts as (similarity, post)."""
     cdef Py_ssize_t total = packed.shape[0], n = who.shape[0], i, t, run_start = 0, rank, later, earlier
+    cdef Py_ssize_t npairs = 0, p, start
     cdef uint64_t low = ((<uint64_t>1) << bits) - 1
     cdef bint ranked = False
     cdef Py_ssize_t per_post = bands * bucket_size
     cdef Cand *cands = <Cand *>malloc(max(1, n * per_post) * sizeof(Cand))
-    cdef Py_ssize_t *counts = <Py_ssize_t *>calloc(max(1, n), sizeof(Py_ssize_t))
+    cdef Py_ssize_t *counts = <Py_ssize_t *>calloc(n + 1, sizeof(Py_ssize_t))
+    cdef int32_t *pair_later = <int32_t *>malloc(max(1, total * bucket_size) * sizeof(int32_t))
+    cdef int32_t *pair_earlier = <int32_t *>malloc(max(1, total * bucket_size) * sizeof(int32_t))
+    cdef int32_t *by_post = <int32_t *>malloc(max(1, total * bucket_size) * sizeof(int32_t))
+    cdef Py_ssize_t *first = <Py_ssize_t *>calloc(n + 1, sizeof(Py_ssize_t))
+    cdef int32_t *stamp = <int32_t *>calloc(n + 1, sizeof(int32_t))
+    cdef int32_t *where = <int32_t *>malloc((n + 1) * sizeof(int32_t))
     cdef Py_ssize_t[::1] posts = np.arange(n, dtype=np.intp)
-    if cands == NULL or counts == NULL:
+    if (cands == NULL or counts == NULL or pair_later == NULL or pair_earlier == NULL or by_post == NULL
+            or first == NULL or stamp == NULL or where == NULL):
         free(cands)
         free(counts)
+        free(pair_later)
+        free(pair_earlier)
+        free(by_post)
+        free(first)
+        free(stamp)
+        free(where)
         raise MemoryError()
     try:
         with nogil:
+            # every (later, earlier) pair, in the order the numpy version generated them
             for i in range(total):
                 if i and (packed[i] >> bits) != (packed[i - 1] >> bits):
                     run_start = i
@@ -392,20 +420,40 @@ def batch_candidates(const uint64_t[::1] packed, int bits, const Py_ssize_t[::1]
                 for t in range(rank if rank < bucket_size else bucket_size):
                     earlier = who[packed[run_start + t] & low]
                     if earlier != later:  # a post twice in a merged run
-                        # ties among ranked candidates go to the lower number: found = the number
-                        counts[later] = add_candidate(cands + later * per_post, counts[later], <int32_t>earlier,
-                                                      <int32_t>earlier)
+                        pair_later[npairs] = <int32_t>later
+                        pair_earlier[npairs] = <int32_t>earlier
+                        first[later + 1] += 1
+                        npairs += 1
+            # grouped by the later post (a counting sort), then each post's candidates counted
             for i in range(n):
+                first[i + 1] += first[i]
+            for p in range(npairs):
+                later = pair_later[p]
+                by_post[first[later] + counts[later]] = pair_earlier[p]
+                counts[later] += 1
+            for i in range(n):
+                start = first[i]
+                counts[i] = 0
+                for p in range(start, first[i + 1]):
+                    # ties among ranked candidates go to the lower number: found = the number
+                    counts[i] = add_candidate(cands + i * per_post, counts[i], by_post[p], by_post[p], stamp, where,
+                                              <int32_t>(i + 1))
                 if counts[i] > limit:
                     ranked = True
             for i in range(n):
                 if counts[i]:
-                    counts[i] = verify(cands + i * per_post, counts[i], ranked, limit, <int32_t>bands, vals, sizes, &vals[i, 0],
-                                       sizes[i], threshold, loose, contained)
+                    counts[i] = verify(cands + i * per_post, counts[i], ranked, limit, <int32_t>bands, vals, sizes,
+                                       &vals[i, 0], sizes[i], threshold, loose, contained)
         return accepted_lists(cands, per_post, counts, posts, n, n)
     finally:
         free(cands)
         free(counts)
+        free(pair_later)
+        free(pair_earlier)
+        free(by_post)
+        free(first)
+        free(stamp)
+        free(where)
 
 
 cdef inline uint64_t table_slot(uint64_t key, int shift) noexcept nogil:
