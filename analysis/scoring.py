@@ -15,10 +15,11 @@ of a row's log-odds is one gathered value × the row's scale, vectorised over th
 The hashing reproduces analysis.features.char_ngram_hashes bit for bit; n-grams that would cross a text
 boundary point at an all-zero extra row instead of being dropped (they add nothing either way).
 
-Two implementations of the same sums: the compiled kernel (analysis/_score_kernel.pyx, ``kernel_sums``),
-which the classifier uses, and the numpy one (``entries`` + ``sums`` + ``contributions``), kept as the
-reference the kernel is pinned against (tests/test_score_kernel.py). The kernel is required: without it
-(a checkout whose extensions were never built) the scorer refuses to start instead of running slower.
+Two implementations of the same sums: the compiled kernel (analysis/_score_kernel.pyx over this scorer's
+``layout``, built by analysis.explain.score_kernel), which the classifier uses, and the numpy one
+(``entries`` + ``sums`` + ``contributions``), kept as the reference the kernel is pinned against
+(tests/test_score_kernel.py). The kernel is required: without it (a checkout whose extensions were never
+built) ``load_kernel`` raises KernelMissing instead of anything running slower.
 """
 
 from __future__ import annotations
