@@ -7,6 +7,9 @@ from __future__ import annotations
 import copy
 import csv
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -170,3 +173,18 @@ def test_searches_match_the_reference_on_real_stories(monkeypatch: pytest.Monkey
     batches = [posts[i : i + 250] for i in range(0, len(posts), 250)] + [[p] for p in posts[:50]]
     indexed, in_batch, _ = check_searches(monkeypatch, batches)
     assert indexed > 500 and in_batch > 500
+
+
+def test_a_missing_kernel_says_to_build_it() -> None:
+    """Without the compiled module (a checkout never built), importing the analysis fails and says what to run."""
+    code = (
+        "import sys\n"
+        "sys.modules['analysis._event_kernel'] = None  # as if never built\n"
+        "try:\n"
+        "    import analysis.events\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert "make install" in out.stdout and "analysis/_*.pyx" in out.stdout
