@@ -11,10 +11,12 @@ How a post finds its event, in order:
    (or ≥ LOOSE with one text mostly inside the other: a repost with a comment and the poster's lines).
    When the caller passes each post's Analysis, an event about other schools of ours only is not a
    candidate: the same template about two schools is two stories.
-3. otherwise, when the caller passes the post's Analysis and it is sensitive and about our schools, it
-   joins the latest event of the same school, category and keyword topic seen in the last
+3. otherwise, when the caller passes the post's Analysis and it is sensitive, about our schools and on a
+   keyword topic, it joins the latest event of the same school, category and topic seen in the last
    STORY_WINDOW: one incident retold in different words by several outlets is one story for the
-   working group (after a restart, ``load_stories`` tells the grouper what the store knows);
+   working group (after a restart, ``load_stories`` tells the grouper what the store knows). A post on no
+   topic has nothing but its school and category to go by, and those alone would merge every incident of
+   a school in three days (a lab leak and, hours later, a dormitory fire): it joins only by its text;
 4. otherwise it starts a new event whose id is derived from the post id (so re-running is stable).
 
 Texts too short to compare ("转发微博", "顶") never match by text: a short repost with no link to its
@@ -321,7 +323,6 @@ class _KeyTable:
 
 
 _NO_SCHOOLS: frozenset[str] = frozenset()
-_NO_TOPIC = ("",)  # a story key of a post without a topic
 _NONE = Category.none
 
 
@@ -421,7 +422,7 @@ class EventGrouper:
                 self._event_schools.setdefault(event_id, set()).update(schools)
             if category != Category.none.value and schools:
                 for school in schools:
-                    for topic in topics or [""]:
+                    for topic in topics:
                         self._stories[(school, f"{category}:{topic}")] = (event_id, when)
 
     @property
@@ -649,7 +650,7 @@ class EventGrouper:
 
     @staticmethod
     def _story_keys(analysis: Analysis | None) -> list[tuple[str, str]]:
-        if analysis is None or not analysis.schools:
+        if analysis is None or not analysis.schools or not analysis.topics:  # (module docstring, step 3)
             return []
         category = analysis.category
         if category is _NONE:
@@ -657,7 +658,7 @@ class EventGrouper:
         # the category too: a question about canteen prices is not the food-poisoning incident (a StrEnum
         # formats as its value; the enum's .value property costs more than the rest of this)
         prefix = f"{category}:"
-        return [(school, prefix + topic) for school in analysis.schools for topic in analysis.topics or _NO_TOPIC]
+        return [(school, prefix + topic) for school in analysis.schools for topic in analysis.topics]
 
     def _story_event(self, keys: list[tuple[str, str]], when: datetime) -> str | None:
         best: tuple[datetime, str] | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import random
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
@@ -229,6 +229,30 @@ def test_one_incident_in_different_words_is_one_story() -> None:
     first = g.assign(weibo, analysis_of(weibo, ["county-no1-high"], topics=["食品安全"]))
     assert g.assign(news, analysis_of(news, ["county-no1-high"], topics=["食品安全"])).event_id == first.event_id
     assert g.assign(later, analysis_of(later, ["county-no1-high"], topics=["食品安全"])).is_new  # days later
+
+
+LEAK = "示例县第二中学化学实验课上一瓶浓氨水打翻泄漏，教室里二十多名学生咳嗽头晕被送医，老师事先没有做任何防护提醒。"
+FIRE = "示例县第二中学男生宿舍楼昨晚十一点起火，浓烟滚滚，两名学生吸入烟雾被送医抢救，消防通道被杂物堵死。"
+
+
+def test_distinct_incidents_of_one_school_on_no_topic_stay_apart() -> None:
+    # Same school, same category, no keyword topic, hours apart: only the text could tie them, and it does not.
+    t0 = datetime(2026, 11, 24, 4, tzinfo=timezone.utc)
+    leak = post(LEAK, 1, published_at=t0)
+    fire = post(FIRE, 2, published_at=t0 + timedelta(hours=2))
+    g = EventGrouper()
+    first = g.assign(leak, analysis_of(leak, ["county-no2-high"]))
+    second = g.assign(fire, analysis_of(fire, ["county-no2-high"]))
+    assert second.is_new and second.event_id != first.event_id
+    # after a restart too, where the store tells the grouper the first incident's school and category
+    fresh = EventGrouper()
+    fresh.load([(first.event_id, first.signature)])
+    fresh.load_stories([(first.event_id, ["county-no2-high"], [], "incident", t0)])
+    again = fresh.assign(fire, analysis_of(fire, ["county-no2-high"]))
+    assert again.is_new and again.event_id != first.event_id
+    # a copy of the first one's text still joins it by text
+    copy = post("转发:" + LEAK, 3, published_at=t0 + timedelta(hours=3))
+    assert fresh.assign(copy, analysis_of(copy, ["county-no2-high"])).event_id == first.event_id
 
 
 def test_replies_before_their_thread_in_a_batch_still_join_it() -> None:
