@@ -40,14 +40,18 @@ DEMO_PASSWORDS: dict[Role, str] = {
     Role.monitor: "demo-monitor-2026",
 }
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# argon2id at OWASP's first recommended setting (19 MiB, 2 passes, 1 lane) rather than the library's default
+# (64 MiB, 3 passes, 4 lanes): every login and password change runs in the long-lived service process, and
+# 64 MB for each one, beside a Chromium crawl, would take the service past its 500 MB budget (issue 7).
+# Hashes made with other parameters still verify, and are re-hashed at the next login (check_needs_rehash).
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
 @cache
 def _dummy_hash() -> str:
     """Verified when the user does not exist, so that a wrong user name costs as long as a wrong password.
 
-    Made on first use, not at import: a hash takes argon2's 64 MB of memory for a moment, and every process
+    Made on first use, not at import: a hash takes argon2's memory (19 MB) for a moment, and every process
     that imports this module (the service, its analysis worker, one-shot commands) paid it on start.
     """
     return _hasher.hash("not-a-real-password")

@@ -73,3 +73,18 @@ def test_the_demo_creates_the_accounts_through_this_module(cfg):  # type: ignore
     accounts = ensure_accounts(cfg)
     assert accounts["leader_zhang"] == DEMO_PASSWORDS[Role.leader]
     assert ensure_accounts(cfg) == accounts
+
+
+def test_a_hash_of_other_parameters_still_verifies_and_is_rehashed(web_store, cfg):  # type: ignore[no-untyped-def]
+    # Accounts made before the hasher moved to 19 MiB carry argon2-cffi's default parameters (64 MiB).
+    from argon2 import PasswordHasher
+
+    with web_store.session() as s:
+        add_user(s, cfg, "zhao", "officer", "correct horse")
+        s.get(UserRow, "zhao").password_hash = PasswordHasher().hash("correct horse")
+    with web_store.session() as s:
+        assert "m=65536" in s.get(UserRow, "zhao").password_hash
+        assert authenticate(s, "zhao", "correct horse") is not None
+    with web_store.session() as s:
+        assert "$m=19456,t=2,p=1$" in s.get(UserRow, "zhao").password_hash
+        assert authenticate(s, "zhao", "correct horse") is not None
