@@ -9,7 +9,8 @@ from glob import glob
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-# -O3 and the host's own instruction set are not used: the wheel may run on another CPU of the same family.
+# -O2 (after Python's own flags, so it wins): the figures in docs/analysis.md were measured with it. No
+# -march=native: an installed tree may be copied to another machine of the same architecture.
 extensions = [
     Extension(path[:-4].replace("/", "."), [path], extra_compile_args=["-O2"])
     for path in sorted(glob("analysis/_*.pyx"))

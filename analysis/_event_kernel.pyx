@@ -333,13 +333,9 @@ def indexed_candidates(const uint64_t[:, ::1] keys, const Py_ssize_t[::1] rows, 
     cdef Py_ssize_t *counts = <Py_ssize_t *>malloc(max(1, nrows) * sizeof(Py_ssize_t))
     cdef int32_t *stamp = <int32_t *>calloc(max(1, idx_vals.shape[0]), sizeof(int32_t))
     cdef int32_t *where = <int32_t *>malloc(max(1, idx_vals.shape[0]) * sizeof(int32_t))
-    if cands == NULL or counts == NULL or stamp == NULL or where == NULL:
-        free(cands)
-        free(counts)
-        free(stamp)
-        free(where)
-        raise MemoryError()
     try:
+        if cands == NULL or counts == NULL or stamp == NULL or where == NULL:
+            raise MemoryError()  # (what was allocated is freed below: free(NULL) does nothing)
         with nogil:
             for r in range(nrows):
                 start = r * per_post
@@ -398,18 +394,10 @@ def batch_candidates(const uint64_t[::1] packed, int bits, const Py_ssize_t[::1]
     cdef int32_t *stamp = <int32_t *>calloc(n + 1, sizeof(int32_t))
     cdef int32_t *where = <int32_t *>malloc((n + 1) * sizeof(int32_t))
     cdef Py_ssize_t[::1] posts = np.arange(n, dtype=np.intp)
-    if (cands == NULL or counts == NULL or pair_later == NULL or pair_earlier == NULL or by_post == NULL
-            or first == NULL or stamp == NULL or where == NULL):
-        free(cands)
-        free(counts)
-        free(pair_later)
-        free(pair_earlier)
-        free(by_post)
-        free(first)
-        free(stamp)
-        free(where)
-        raise MemoryError()
     try:
+        if (cands == NULL or counts == NULL or pair_later == NULL or pair_earlier == NULL or by_post == NULL
+                or first == NULL or stamp == NULL or where == NULL):
+            raise MemoryError()  # (what was allocated is freed below: free(NULL) does nothing)
         with nogil:
             # every (later, earlier) pair, in the order the numpy version generated them
             for i in range(total):
@@ -492,11 +480,9 @@ def index_members(const uint64_t[:, ::1] keys, Py_ssize_t first, uint64_t[::1] t
     cdef int64_t number
     cdef int64_t *numbers = <int64_t *>malloc(max(1, total) * sizeof(int64_t))
     cdef uint64_t *new_keys = <uint64_t *>malloc(max(1, total) * sizeof(uint64_t))
-    if numbers == NULL or new_keys == NULL:
-        free(numbers)
-        free(new_keys)
-        raise MemoryError()
     try:
+        if numbers == NULL or new_keys == NULL:
+            raise MemoryError()  # (what was allocated is freed below: free(NULL) does nothing)
         with nogil:
             for i in range(total):
                 key = keys[i // bands, i % bands]
