@@ -152,6 +152,21 @@ class Metrics(BaseModel):
         )
 
 
+def repair_surrogates(text: str) -> str:
+    """``text`` with no lone UTF-16 surrogates: a split pair joined back into its character, a lone half
+    replaced by U+FFFD.
+
+    JSON from an API can carry them (``"\\ud83d"``: an emoji cut in half where a text was truncated), and
+    json.loads keeps them; but no UTF-8 encoder accepts them, so such a post could be neither stored, nor
+    segmented, nor hashed — one broken emoji would lose the post, or fail the batch it came in.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
 class Post(BaseModel):
     """One piece of public content: article, thread, reply, weibo or comment."""
 
@@ -182,6 +197,11 @@ class Post(BaseModel):
         if value.tzinfo is None:
             raise ValueError("datetime must be timezone-aware")
         return value.astimezone(timezone.utc)
+
+    @field_validator("title", "content", "author", "published_at_raw")
+    @classmethod
+    def _no_lone_surrogates(cls, value: str) -> str:
+        return repair_surrogates(value)
 
     @field_validator("content")
     @classmethod
