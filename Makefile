@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: install demo serve-demo test test-fast lint bench es-up es-down clean
 
 # setup.py and the .pyx kernels: a changed kernel is recompiled by the next `make`
-$(STAMP): pyproject.toml setup.py $(wildcard analysis/_*.pyx)
+$(STAMP): pyproject.toml setup.py $(wildcard analysis/_*.pyx analysis/_*.pxd)
 	bash scripts/install-system-deps.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip

@@ -16,12 +16,7 @@ import numpy as np
 from libc.stdint cimport int32_t, int64_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 
-cdef extern from "Python.h":
-    int PyUnicode_KIND(object o)
-    void *PyUnicode_DATA(object o)
-    Py_ssize_t PyUnicode_GET_LENGTH(object o)
-    Py_UCS4 PyUnicode_READ(int kind, void *data, Py_ssize_t index) nogil
-    bint Py_UNICODE_ISSPACE(Py_UCS4 ch) nogil
+from analysis._pyunicode cimport PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND, PyUnicode_READ, Py_UNICODE_ISSPACE
 
 cdef enum:
     PERMS = 128

@@ -15,14 +15,15 @@ from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
 
-cdef extern from "Python.h":
-    int PyUnicode_KIND(object o)
-    void *PyUnicode_DATA(object o)
-    Py_ssize_t PyUnicode_GET_LENGTH(object o)
-    Py_UCS4 PyUnicode_READ(int kind, void *data, Py_ssize_t index) nogil
-    bint Py_UNICODE_ISSPACE(Py_UCS4 ch) nogil
-    object PyUnicode_FromKindAndData(int kind, const void *buffer, Py_ssize_t size)
-    int PyUnicode_4BYTE_KIND
+from analysis._pyunicode cimport (
+    PyUnicode_4BYTE_KIND,
+    PyUnicode_DATA,
+    PyUnicode_FromKindAndData,
+    PyUnicode_GET_LENGTH,
+    PyUnicode_KIND,
+    PyUnicode_READ,
+    Py_UNICODE_ISSPACE,
+)
 
 cdef uint64_t KEY_MULT = 0x9E3779B97F4A7C15
 cdef uint64_t NO_KEY = 0xFFFFFFFFFFFFFFFF

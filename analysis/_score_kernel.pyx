@@ -31,13 +31,14 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, qsort
 from libc.string cimport memset
 
-cdef extern from "Python.h":
-    int PyUnicode_KIND(object o)
-    void *PyUnicode_DATA(object o)
-    Py_ssize_t PyUnicode_GET_LENGTH(object o)
-    Py_UCS4 PyUnicode_READ(int kind, void *data, Py_ssize_t index) nogil
-    bint Py_UNICODE_ISALPHA(Py_UCS4 ch) nogil
-    object PyUnicode_Substring(object s, Py_ssize_t start, Py_ssize_t end)
+from analysis._pyunicode cimport (
+    PyUnicode_DATA,
+    PyUnicode_GET_LENGTH,
+    PyUnicode_KIND,
+    PyUnicode_READ,
+    PyUnicode_Substring,
+    Py_UNICODE_ISALPHA,
+)
 
 cdef uint64_t MULT = 0x9E3779B97F4A7C15
 cdef enum:

@@ -121,7 +121,7 @@ def minhash_many(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """MinHash rows (n x 128, uint64) of many texts at once, and their normalised lengths. One-permutation
     hashing: each shingle's hash goes to one of 128 bins and a bin keeps its minimum (one hash per
     shingle, not 128), then empty bins are densified. Compiled (analysis/_event_kernel.pyx): one C pass
-    per text, bit-identical to the numpy reference (analysis/minhash_reference.py) and ~5 times faster."""
+    per text, bit-identical to the numpy reference (analysis/events_reference.py) and ~5 times faster."""
     return kernels.minhash_many(texts if isinstance(texts, list) else list(texts), _table())
 
 
@@ -319,7 +319,11 @@ class _KeyTable:
         self._keys = np.zeros(capacity, dtype=np.uint64)
         self._values = np.full(capacity, -1, dtype=np.int64)
         self._shift = np.uint64(64 - (capacity.bit_length() - 1))
-        kernels.table_put(self._keys, self._values, int(self._shift), keys, values)
+        self._put(keys, values)
+
+    def _put(self, keys: np.ndarray, numbers: np.ndarray) -> None:
+        """Place distinct keys that are not in the table."""
+        kernels.table_put(self._keys, self._values, int(self._shift), keys, numbers)
 
 
 _NO_SCHOOLS: frozenset[str] = frozenset()

@@ -244,17 +244,6 @@ class KeyTable(_KeyTable):
             # the others' slots are taken now: they probe on
             keys, numbers, slot = keys[~won], numbers[~won], (slot[~won] + 1) & mask
 
-    def _grow(self, need: int) -> None:
-        capacity = len(self._keys)
-        while capacity < need:
-            capacity *= 2
-        used = self._values >= 0
-        keys, values = self._keys[used], self._values[used]
-        self._keys = np.zeros(capacity, dtype=np.uint64)
-        self._values = np.full(capacity, -1, dtype=np.int64)
-        self._shift = np.uint64(64 - (capacity.bit_length() - 1))
-        self._put(keys, values)
-
 
 def index_batch(self: EventGrouper, rows: list[int], keys: np.ndarray, vals: np.ndarray, sizes: np.ndarray,
             events: list[str]) -> None:

@@ -187,10 +187,8 @@ class LinearScorer:
     def _word_ids(self, tokens: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
         """Table rows of all tokens, flat, and the row pointers. A memo maps a raw token to the row of its
         normalised form, so normalisation runs once per distinct token, not per occurrence."""
-        f = self.features
+        self.bound_memo()
         lookup = self._lookup
-        if len(lookup) > 500_000:  # bound the memo on endless streams of new words
-            lookup.clear()
         counts = np.fromiter(map(len, tokens), dtype=np.int32, count=len(tokens))
         # straight from the token lists into an int32 array: no list of Python ints, no list of tokens
         ids = np.fromiter(map(lookup.get, chain.from_iterable(tokens), repeat(_NEW)), dtype=np.int32,
@@ -199,10 +197,8 @@ class LinearScorer:
         if len(new):
             # the batch's new tokens: looked up once each, then placed
             flat = list(chain.from_iterable(tokens))
-            index, zero, n_char = f._word_index, self.zero, f.n_char
             for w in set(map(flat.__getitem__, new.tolist())):
-                col = index.get(normalise(w), -1)
-                lookup[w] = zero if col < 0 else col + n_char
+                self._new_word(w)
             ids[new] = np.fromiter(map(lookup.__getitem__, map(flat.__getitem__, new.tolist())), dtype=np.int32,
                                    count=len(new))
         ptr = np.zeros(len(tokens) + 1, dtype=np.int32)
