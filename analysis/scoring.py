@@ -34,7 +34,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from analysis.features import _MULT, _SALT, TextFeatures, _mix, _normalise_codepoints, normalise
-from yuqing.errors import YuqingError
+from analysis.kernels import KernelMissing as KernelMissing  # (re-exported: what load_kernel raises)
+from analysis.kernels import missing
 
 try:
     from analysis import _score_kernel
@@ -45,16 +46,10 @@ else:
     _KERNEL_ERROR = None
 
 
-class KernelMissing(YuqingError):
-    """The compiled scoring kernel is not built (a checkout used without ``make install``)."""
-
-
 def load_kernel() -> Any:
-    """The compiled kernel module; KernelMissing (not ImportError, which callers take for "no classifier
-    installed" and fall back on the lexicon) if it was never built."""
+    """The compiled kernel module; KernelMissing (analysis.kernels) if it was never built."""
     if _score_kernel is None:
-        raise KernelMissing(f"编译内核 analysis._score_kernel 缺失或无法加载({_KERNEL_ERROR}):"
-                            "请在项目根目录运行 make install")
+        raise missing("analysis._score_kernel", _KERNEL_ERROR or ImportError())
     return _score_kernel
 
 
